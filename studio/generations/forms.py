@@ -1,0 +1,91 @@
+from django import forms
+from django.conf import settings
+
+from .images import InvalidImage, inspect_image
+from .models import Generation
+
+MAX_REFERENCES = 4
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Up to MAX_REFERENCES images; each one decoded and checked against the limits."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data or []) if f] if isinstance(data, list | tuple) else (
+            [data] if data else []
+        )
+        if len(files) > MAX_REFERENCES:
+            raise forms.ValidationError(
+                f"Add at most {MAX_REFERENCES} reference images (you added {len(files)})."
+            )
+        errors, checked = [], []
+        for upload in files:
+            try:
+                info = inspect_image(
+                    upload,
+                    max_bytes=settings.STUDIO_MAX_REFERENCE_BYTES,
+                    max_pixels=settings.STUDIO_MAX_REFERENCE_PIXELS,
+                )
+            except InvalidImage as exc:
+                errors.append(forms.ValidationError(f"“{upload.name}” {exc}"))
+            else:
+                checked.append((upload, info))
+        if errors:
+            raise forms.ValidationError(errors)
+        return checked
+
+
+class GenerationForm(forms.Form):
+    prompt = forms.CharField(
+        label="Prompt",
+        max_length=4000,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "A lighthouse on a cliff at dawn, film grain"}
+        ),
+        error_messages={"required": "Write a prompt: it says what to generate."},
+    )
+    references = MultipleImageField(
+        label="Reference images",
+        required=False,
+        help_text="Up to 4 PNG, JPEG, WebP or GIF images, 10 MB and 40 megapixels each.",
+        widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif"}),
+    )
+    aspect_ratio = forms.ChoiceField(
+        label="Aspect ratio", choices=Generation.AspectRatio.choices, initial="16:9"
+    )
+    num_results = forms.IntegerField(
+        label="Number of results",
+        min_value=1,
+        max_value=100,
+        initial=1,
+        error_messages={
+            "min_value": "Ask for at least 1 result.",
+            "max_value": "Ask for at most 100 results.",
+        },
+    )
+    watermark_mode = forms.ChoiceField(
+        label="Watermark",
+        choices=[
+            ("AUTO", "Automatic"),
+            ("VIDEO_GEN", "VideoGen watermark"),
+            ("NONE", "None (Production add-on)"),
+        ],
+        initial="AUTO",
+    )
+    is_output_temporary = forms.BooleanField(
+        label="Temporary output",
+        required=False,
+        help_text="Kept by VideoGen for at least 24 hours, then may be archived.",
+    )
+
+    def clean_prompt(self):
+        prompt = self.cleaned_data["prompt"].strip()
+        if not prompt:
+            raise forms.ValidationError("Write a prompt: it says what to generate.")
+        return prompt

@@ -1,0 +1,34 @@
+"""Reads of generations, always scoped to one team."""
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+
+from .models import Generation, Result
+
+# Beyond this many changed cards, a client is told to reload instead.
+MAX_CHANGES_PER_UPDATE = 200
+
+
+def _with_results(queryset):
+    return queryset.select_related("created_by").prefetch_related(
+        Prefetch("results", queryset=Result.objects.order_by("position")), "references"
+    )
+
+
+def generation_for_team(*, team, pk: int) -> Generation:
+    """Another team's generation is a 404, never a 403: its existence is not told."""
+    return get_object_or_404(Generation.objects.for_team(team), pk=pk)
+
+
+def gallery_generations(*, team, limit: int) -> list[Generation]:
+    return list(_with_results(Generation.objects.for_team(team))[:limit])
+
+
+def generations_changed_since(*, team, cursor: int) -> list[Generation] | None:
+    """Generations changed after `cursor`, newest first; None when too many to send."""
+    changed = list(
+        _with_results(Generation.objects.for_team(team).filter(seq__gt=cursor))[
+            : MAX_CHANGES_PER_UPDATE + 1
+        ]
+    )
+    return None if len(changed) > MAX_CHANGES_PER_UPDATE else changed

@@ -1,0 +1,67 @@
+"""Celery tasks: ids in, one pipeline step each, idempotent.
+
+A step returns how long to wait before trying again; the task re-schedules
+itself with that countdown instead of sleeping.
+"""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from studio.videogen.errors import VideoGenError
+
+from . import pipeline, reconcile
+
+log = logging.getLogger(__name__)
+
+INGEST_MAX_RETRIES = 8
+
+
+@shared_task(name="generations.submit_generation")
+def submit_generation(generation_id: int) -> None:
+    delay = pipeline.submit(generation_id)
+    if delay is not None:
+        submit_generation.apply_async((generation_id,), countdown=delay)
+
+
+@shared_task(name="generations.poll_execution")
+def poll_execution(generation_id: int) -> None:
+    delay = pipeline.check(generation_id)
+    if delay is not None:
+        poll_execution.apply_async((generation_id,), countdown=delay)
+
+
+@shared_task(bind=True, name="generations.ingest_results", max_retries=INGEST_MAX_RETRIES)
+def ingest_results(self, generation_id: int) -> None:
+    try:
+        pipeline.ingest(generation_id)
+    except VideoGenError as exc:
+        if exc.transient and self.request.retries < self.max_retries:
+            countdown = max(getattr(exc, "retry_after", None) or 0, 2 ** self.request.retries)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+        log.warning("generation %s: ingest failed: %s", generation_id, exc)
+        pipeline.ingest_gave_up(generation_id, exc)
+
+
+@shared_task(bind=True, name="generations.cancel_execution", max_retries=5)
+def cancel_execution(self, generation_id: int) -> None:
+    try:
+        pipeline.cancel_remote(generation_id)
+    except VideoGenError as exc:
+        if exc.transient:
+            raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc
+        log.warning("generation %s: remote cancel refused: %s", generation_id, exc)
+
+
+@shared_task(name="generations.reconcile_generations")
+def reconcile_generations() -> None:
+    # Two beats (or a slow run) must not overlap: a short lock in the cache.
+    if not cache.add("reconcile-generations-lock", "1", timeout=settings.STUDIO_RECONCILE_INTERVAL):
+        return
+    try:
+        reconcile.run(now=timezone.now())
+    finally:
+        cache.delete("reconcile-generations-lock")

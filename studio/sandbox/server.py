@@ -1,0 +1,210 @@
+"""The HTTP side: a threading server that routes requests to the endpoints in `api`.
+
+Every answer carries an ``x-request-id`` header, and every failure is the
+JSON body ``{"message", "code"}``, as from the real API. One log line per
+request goes to the ``studio.sandbox`` logger.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .api import Sandbox, router
+from .config import SandboxConfig
+from .errors import ApiError
+from .web import Request, Response, Route, error_response
+
+logger = logging.getLogger("studio.sandbox")
+
+
+class SandboxServer(ThreadingHTTPServer):
+    # Handler threads must not keep the process alive on shutdown, and a burst
+    # of parallel test workers must not overflow the listen backlog.
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.app = Sandbox(config)
+        super().__init__((config.host, config.port), SandboxRequestHandler)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        """Stop serving (when running in another thread) and release the socket."""
+        self.shutdown()
+        self.server_close()
+
+
+class SandboxRequestHandler(BaseHTTPRequestHandler):
+    # HTTP/1.1 keeps connections alive, as clients with connection pools expect.
+    protocol_version = "HTTP/1.1"
+    server_version = "VideoGenSandbox/1"
+    server: SandboxServer
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _handle(self) -> None:
+        started = time.perf_counter()
+        request_id = "req_" + secrets.token_hex(12)
+        path, _, query_string = self.path.partition("?")
+        self._body_read = False
+        try:
+            route, path_params = router.match(self.command, path)
+            if route.authenticated:
+                self._authenticate()
+            request = Request(
+                method=self.command,
+                path=path,
+                query_string=query_string,
+                headers=self.headers,
+                body=self._read_body(route),
+                base_url=f"http://{self.headers.get('Host') or self.server.base_url.removeprefix('http://')}",
+                path_params=path_params,
+            )
+            response = route.handler(self.server.app, request)
+        except ApiError as error:
+            response = error_response(error)
+        except Exception:
+            logger.exception("%s %s failed (%s)", self.command, path, request_id)
+            response = error_response(
+                ApiError(
+                    500,
+                    "internal_error",
+                    f"The sandbox failed on this request; its log has {request_id}.",
+                )
+            )
+        self._send(response, request_id)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        # The query string is left out: it holds the signatures of storage URLs.
+        logger.info(
+            '%s "%s %s" %d %.1fms %s',
+            self.client_address[0],
+            self.command,
+            path,
+            response.status,
+            elapsed_ms,
+            request_id,
+        )
+
+    def _authenticate(self) -> None:
+        scheme, _, key = (self.headers.get("Authorization") or "").strip().partition(" ")
+        key = key.strip()
+        challenge = {"WWW-Authenticate": 'Bearer realm="VideoGen sandbox"'}
+        if not scheme:
+            raise ApiError(
+                401,
+                "missing_api_key",
+                "No API key was sent: use the header 'Authorization: Bearer <api key>'.",
+                challenge,
+            )
+        expected = self.server.app.config.api_key
+        if scheme.lower() != "bearer" or not hmac.compare_digest(key.encode(), expected.encode()):
+            raise ApiError(
+                401, "invalid_api_key", "The API key is not valid for this account.", challenge
+            )
+
+    def _read_body(self, route: Route) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise ApiError(
+                411,
+                "length_required",
+                "Send the body with a Content-Length; chunked bodies are not accepted.",
+            )
+        raw_length = self.headers.get("Content-Length", "0").strip()
+        if not raw_length.isdigit():
+            raise ApiError(
+                400, "invalid_parameters", f"Content-Length {raw_length!r} is not a number."
+            )
+        length = int(raw_length)
+        if length > route.max_body_bytes:
+            limit_mb = route.max_body_bytes / (1024 * 1024)
+            raise ApiError(
+                413,
+                "payload_too_large",
+                f"The body is {length} bytes; the limit here is {limit_mb:g} MB.",
+            )
+        body = self.rfile.read(length)
+        self._body_read = True
+        if len(body) != length:
+            raise ApiError(
+                400, "invalid_parameters", "The connection closed before the whole body arrived."
+            )
+        return body
+
+    def _has_body(self) -> bool:
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        return chunked or self.headers.get("Content-Length", "0").strip() not in ("", "0")
+
+    def _send(self, response: Response, request_id: str) -> None:
+        # A body we did not read would be taken for the next request on this connection.
+        if not self._body_read and self._has_body():
+            self.close_connection = True
+        try:
+            self.send_response(response.status)
+            self.send_header("x-request-id", request_id)
+            if response.content_type:
+                self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client left; nothing to tell it
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # `_handle` logs each request itself, with timing and request id
+
+    def log_message(self, format: str, *args: object) -> None:
+        # Protocol-level errors from http.server (malformed request lines and the like).
+        logger.warning("%s %s", self.client_address[0], format % args)
+
+
+def start_in_thread(config: SandboxConfig) -> tuple[SandboxServer, str]:
+    """Serve in a daemon thread, for in-process use; stop with ``server.stop()``.
+
+    Give ``port=0`` to get a free port; the returned base URL has the real one.
+    """
+    server = SandboxServer(config)
+    thread = threading.Thread(target=server.serve_forever, name="videogen-sandbox", daemon=True)
+    thread.start()
+    return server, server.base_url
+
+
+def serve(config: SandboxConfig) -> None:
+    """Serve in the foreground until SIGTERM or Ctrl-C."""
+    server = SandboxServer(config)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # leaves serve_forever in the main thread
+
+    signal.signal(signal.SIGTERM, stop)
+    logger.info(
+        "VideoGen sandbox listening on %s "
+        "(pending %gs, running %gs, production add-on %s, URL TTL %gs)",
+        server.base_url,
+        config.pending_seconds,
+        config.running_seconds,
+        "on" if config.production_addon else "off",
+        config.url_ttl_seconds,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        logger.info("Shutting down")
+    finally:
+        server.server_close()

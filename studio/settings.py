@@ -1,0 +1,254 @@
+"""Studio settings: everything comes from the environment, with embedded defaults
+that run on one machine with no services (SQLite, files under var/, an embedded
+Celery broker, the local VideoGen sandbox)."""
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envstr(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
+
+
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
+def database_from_url(url: str) -> dict:
+    """The few DATABASE_URL shapes Studio supports: postgres:// and sqlite:///path."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgres", "postgresql", "pgsql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": envint("DATABASE_CONN_MAX_AGE", 60),
+            "CONN_HEALTH_CHECKS": True,
+        }
+    if parts.scheme == "sqlite":
+        return sqlite_database(Path(unquote(parts.path)))
+    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+
+
+def sqlite_database(path: Path) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        # web, worker and beat share one file: WAL lets readers run beside the
+        # writer, IMMEDIATE avoids lock upgrades that fail instead of waiting.
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+        "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
+    }
+
+
+VAR_DIR = Path(envstr("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = envbool("DJANGO_DEBUG", True)
+SECRET_KEY = envstr("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
+    SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105
+ALLOWED_HOSTS = [h for h in envstr("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in envstr("DJANGO_CSRF_TRUSTED_ORIGINS").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "studio.accounts",
+    "studio.teams",
+    "studio.generations",
+    "studio.gallery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "studio.teams.middleware.CurrentTeamMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+WSGI_APPLICATION = "studio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+DATABASE_URL = envstr("DATABASE_URL")
+DATABASES = {
+    "default": database_from_url(DATABASE_URL)
+    if DATABASE_URL
+    else sqlite_database(VAR_DIR / "studio.sqlite3")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "studio"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+# Media is never served as plain files: every byte goes through a view that
+# checks team membership (studio.gallery.views.media).
+MEDIA_ROOT = Path(envstr("STUDIO_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media-files/"
+
+# Uploads: four references of up to 10 MB each, plus the form.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+STUDIO_MAX_REFERENCE_BYTES = envint("STUDIO_MAX_REFERENCE_BYTES", 10 * 1024 * 1024)
+STUDIO_MAX_REFERENCE_PIXELS = envint("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000)
+STUDIO_MAX_RESULT_BYTES = envint("STUDIO_MAX_RESULT_BYTES", 200 * 1024 * 1024)
+STUDIO_MAX_RESULT_PIXELS = envint("STUDIO_MAX_RESULT_PIXELS", 200_000_000)
+STUDIO_GALLERY_PAGE_SIZE = envint("STUDIO_GALLERY_PAGE_SIZE", 48)
+STUDIO_THUMBNAIL_SIZE = envint("STUDIO_THUMBNAIL_SIZE", 512)
+
+# VideoGen. With no API key the studio talks to the local sandbox.
+VIDEOGEN_SANDBOX_URL = envstr("VIDEOGEN_SANDBOX_URL", "http://127.0.0.1:8100")
+VIDEOGEN_API_KEY = envstr("VIDEOGEN_API_KEY")
+VIDEOGEN_USES_SANDBOX = not VIDEOGEN_API_KEY
+if VIDEOGEN_USES_SANDBOX:
+    VIDEOGEN_API_KEY = envstr("VIDEOGEN_SANDBOX_KEY", "sandbox")
+VIDEOGEN_BASE_URL = envstr(
+    "VIDEOGEN_BASE_URL",
+    VIDEOGEN_SANDBOX_URL if VIDEOGEN_USES_SANDBOX else "https://api.videogen.io",
+)
+VIDEOGEN_TIMEOUT = envfloat("VIDEOGEN_TIMEOUT", 30.0)
+
+# Following an execution: the poll task re-schedules itself, backing off
+# from the first delay to the cap; the reconciler picks up anything overdue.
+STUDIO_POLL_FIRST_DELAY = envfloat("STUDIO_POLL_FIRST_DELAY", 1.5)
+STUDIO_POLL_MAX_DELAY = envfloat("STUDIO_POLL_MAX_DELAY", 30.0)
+STUDIO_POLL_BACKOFF = envfloat("STUDIO_POLL_BACKOFF", 1.3)
+STUDIO_RECONCILE_INTERVAL = envfloat("STUDIO_RECONCILE_INTERVAL", 30.0)
+STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
+
+# Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport
+# under var/, which needs no server.
+REDIS_URL = envstr("REDIS_URL")
+CELERY_QUEUE_DIR = VAR_DIR / "celery"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    for folder in ("out", "processed"):
+        (CELERY_QUEUE_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_QUEUE_DIR / "out"),
+        "data_folder_out": str(CELERY_QUEUE_DIR / "out"),
+        "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+CELERY_TASK_DEFAULT_QUEUE = "studio"
+CELERY_TASK_ROUTES = {
+    "generations.submit_generation": {"queue": "submit"},
+    "generations.cancel_execution": {"queue": "submit"},
+    "generations.poll_execution": {"queue": "poll"},
+    "generations.ingest_results": {"queue": "ingest"},
+}
+# Every worker consumes all queues unless started with -Q (see README: scaling).
+CELERY_TASK_QUEUES = [Queue(name) for name in ("studio", "submit", "poll", "ingest")]
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("STUDIO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,9 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("studio.accounts.urls")),
+    path("", include("studio.gallery.urls")),
+    path("", include("studio.generations.urls")),
+]

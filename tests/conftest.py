@@ -1,0 +1,52 @@
+"""Shared fixtures: real Redis, a real Celery worker, the real sandbox over HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
+
+from studio.celery import app as celery_app
+
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.factories"]
+
+
+@pytest.fixture
+def videogen(settings, sandbox):
+    """Point the studio at this session's sandbox."""
+    settings.VIDEOGEN_BASE_URL = sandbox.base_url
+    settings.VIDEOGEN_API_KEY = sandbox.api_key
+    return sandbox
+
+
+@pytest.fixture
+def celery_worker(transactional_db, videogen):
+    """A real Celery worker (threads in this process) consuming from real Redis.
+
+    The Redis database is emptied first, so no message from an earlier test
+    (ids are reused after a flush) reaches this one.
+    """
+    redis.Redis.from_url(django_settings.REDIS_URL).flushdb()
+    with start_worker(
+        celery_app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10,
+    ) as worker:
+        yield worker
+
+
+def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = ""):
+    """Poll `predicate` until it returns something truthy; fail with `message` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(message or f"condition not met within {timeout}s")
