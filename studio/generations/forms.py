@@ -84,6 +84,10 @@ class GenerationForm(forms.Form):
         help_text="Kept by VideoGen for at least 24 hours, then may be archived.",
     )
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def clean_prompt(self):
         prompt = self.cleaned_data["prompt"].strip()
         if not prompt:
