@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_htmx",
     "template_partials",
     "studio.accounts",
@@ -211,8 +212,9 @@ if REDIS_URL:
 else:
     for folder in ("out", "processed"):
         (CELERY_QUEUE_DIR / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "polling_interval": 0.2,
         "data_folder_in": str(CELERY_QUEUE_DIR / "out"),
         "data_folder_out": str(CELERY_QUEUE_DIR / "out"),
         "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
@@ -232,7 +234,9 @@ CELERY_TASK_ROUTES = {
     "generations.ingest_results": {"queue": "ingest"},
 }
 # Every worker consumes all queues unless started with -Q (see README: scaling).
-CELERY_TASK_QUEUES = [Queue(name) for name in ("studio", "submit", "poll", "ingest")]
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in ("studio", "submit", "poll", "ingest")
+]
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -250,5 +254,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("STUDIO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every URL at INFO, signed download and upload URLs included.
+        "httpx": {"level": "WARNING"},
+    },
 }

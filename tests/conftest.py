@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
@@ -26,10 +27,10 @@ def videogen(settings, sandbox):
 def celery_worker(transactional_db, videogen):
     """A real Celery worker (threads in this process) consuming from real Redis.
 
-    The Redis database is emptied first, so no message from an earlier test
-    (ids are reused after a flush) reaches this one.
+    This run's Redis keys are deleted first, so no message from an earlier
+    test (ids are reused after a flush) reaches this one.
     """
-    redis.Redis.from_url(django_settings.REDIS_URL).flushdb()
+    delete_redis_keys()
     with start_worker(
         celery_app,
         pool="threads",
@@ -39,6 +40,22 @@ def celery_worker(transactional_db, videogen):
         shutdown_timeout=10,
     ) as worker:
         yield worker
+
+
+def delete_redis_keys() -> None:
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"{django_settings.REDIS_KEY_PREFIX}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def pytest_sessionfinish(session):
+    # Each test process removes what it left in Redis and its own var/ directory.
+    from django.conf import settings
+
+    if settings.configured and hasattr(settings, "TEST_RUN_ID"):
+        delete_redis_keys()
+        shutil.rmtree(settings.VAR_DIR, ignore_errors=True)
 
 
 def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = ""):

@@ -1,17 +1,24 @@
 """Settings for the test suite: the real settings, pointed at real Redis and
-made quick. Each pytest-xdist worker gets its own Redis database and var/ dir."""
+made quick. Every test process (each pytest-xdist worker, each concurrent run)
+has its own Redis key prefix and its own var/ directory, so runs never meet."""
 
 import os
-import re
 
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-_index = int(re.sub(r"\D", "", _worker) or 0)
-os.environ.setdefault("REDIS_URL_BASE", "redis://127.0.0.1:6379")
-os.environ["REDIS_URL"] = f"{os.environ['REDIS_URL_BASE']}/{1 + _index % 15}"
-os.environ["STUDIO_VAR_DIR"] = os.path.join(os.path.dirname(__file__), "..", "var", f"test-{_worker}")
+TEST_RUN_ID = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ["STUDIO_VAR_DIR"] = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var", "test-runs", TEST_RUN_ID
+)
 os.environ.pop("VIDEOGEN_API_KEY", None)  # never the real API from tests
 
 from studio.settings import *  # noqa: E402,F403
+
+REDIS_KEY_PREFIX = f"studio-test-{TEST_RUN_ID}:"
+CELERY_BROKER_TRANSPORT_OPTIONS = {  # noqa: F405
+    **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+    "global_keyprefix": REDIS_KEY_PREFIX,
+}
+CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX  # noqa: F405
 
 # Test runs close connections after each task and request: threads come and go.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -1,17 +1,18 @@
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
 from django.shortcuts import redirect, render
 
 from studio.teams.services import team_create_personal
+
+from .forms import SignupForm
 
 
 @login_not_required
 def signup(request):
     if request.user.is_authenticated:
         return redirect("studio")
-    form = UserCreationForm(request.POST or None)
+    form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             user = form.save()

@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 
+from studio.accounts.forms import PlainLabels
+
 from .images import InvalidImage, inspect_image
 from .models import Generation
 
@@ -41,7 +43,7 @@ class MultipleImageField(forms.FileField):
         return checked
 
 
-class GenerationForm(forms.Form):
+class GenerationForm(PlainLabels, forms.Form):
     prompt = forms.CharField(
         label="Prompt",
         max_length=4000,
@@ -83,10 +85,6 @@ class GenerationForm(forms.Form):
         required=False,
         help_text="Kept by VideoGen for at least 24 hours, then may be archived.",
     )
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
 
     def clean_prompt(self):
         prompt = self.cleaned_data["prompt"].strip()

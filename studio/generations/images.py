@@ -11,7 +11,12 @@ from typing import BinaryIO
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ACCEPTED_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+ACCEPTED_FORMATS = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+}
 
 
 class InvalidImage(ValueError):

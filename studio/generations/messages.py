@@ -23,7 +23,7 @@ BY_CODE = {
 
 BY_CLASS = [
     (ForbiddenError, "VideoGen refused this request: {message}"),
-    (AuthenticationError, "Studio's VideoGen API key was refused. An administrator needs to fix it."),
+    (AuthenticationError, BY_CODE["invalid_api_key"]),
     (NotFoundError, "VideoGen no longer knows this job: {message}"),
     (RateLimitedError, "VideoGen is busy (rate limited); Studio kept retrying but gave up."),
     (ServerError, "VideoGen had a server error and Studio gave up retrying: {message}"),

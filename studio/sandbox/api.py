@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from PIL import Image
+
 from . import images
 from .config import SandboxConfig
-from .errors import forbidden, invalid_id, invalid_parameters
+from .errors import ApiError, forbidden, invalid_id, invalid_parameters
 from .signing import UrlSigner
 from .state import (
     EXECUTION_PREFIX,
@@ -76,16 +78,10 @@ def generate_image(app: Sandbox, request: Request) -> Response:
             "use AUTO or VIDEO_GEN.",
         )
     size = images.output_size(*params.aspect_ratio)
-    layers = []
-    for position, (file_id, data) in enumerate(
-        zip(params.image_file_ids, app.state.reference_contents(params.image_file_ids), strict=True)
-    ):
-        try:
-            layers.append(images.decode_reference(data, size))
-        except images.UndecodableImage:
-            raise invalid_parameters(
-                f"imageFileIds[{position}]: file {file_id} is not a decodable image."
-            ) from None
+    layers = [
+        _reference_layer(app, f"imageFileIds[{position}]", file_id, size)
+        for position, file_id in enumerate(params.image_file_ids)
+    ]
     watermark = params.watermark_mode == "VIDEO_GEN" or (
         params.watermark_mode == "AUTO" and not app.config.production_addon
     )
@@ -99,6 +95,25 @@ def generate_image(app: Sandbox, request: Request) -> Response:
     )
     execution = app.state.create_execution("GENERATE_IMAGE", job)
     return json_response(202, {"toolExecutionId": execution.execution_id})
+
+
+def _reference_layer(app: Sandbox, field: str, file_id: str, size: tuple[int, int]) -> Image.Image:
+    """A reference image decoded and fitted to `size`; a 400 naming `field` if it is unusable."""
+    try:
+        stored = app.state.get_file(file_id)
+    except ApiError:
+        raise invalid_parameters(f"{field}: file {file_id} does not exist.") from None
+    if not stored.uploaded:
+        raise invalid_parameters(
+            f"{field}: file {file_id} has not been uploaded yet; PUT its bytes first."
+        )
+    if stored.archived:
+        raise invalid_parameters(f"{field}: file {file_id} is archived.")
+    content, _ = app.state.file_content(file_id)
+    try:
+        return images.decode_reference(content, size)
+    except images.UndecodableImage:
+        raise invalid_parameters(f"{field}: file {file_id} is not a decodable image.") from None
 
 
 def parse_generate_image(body: Any) -> GenerateImageParams:
@@ -386,7 +401,7 @@ def _parse_limit(request: Request) -> int:
     raw = request.query("limit")
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise invalid_parameters(
             f"limit must be an integer from 1 to {MAX_PAGE_SIZE}, not {raw!r}."
         )

@@ -49,6 +49,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "VideoGenSandbox/1"
     server: SandboxServer
+    # Whether this request's body was consumed; if not, the connection cannot be reused.
+    _body_read = False
 
     def do_GET(self) -> None:
         self._handle()
@@ -70,7 +72,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 query_string=query_string,
                 headers=self.headers,
                 body=self._read_body(route),
-                base_url=f"http://{self.headers.get('Host') or self.server.base_url.removeprefix('http://')}",
+                base_url=self._base_url(),
                 path_params=path_params,
             )
             response = route.handler(self.server.app, request)
@@ -98,11 +100,16 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             request_id,
         )
 
+    def _base_url(self) -> str:
+        # The address the client used, so signed URLs work through port mappings and proxies.
+        host = self.headers.get("Host")
+        return f"http://{host}" if host else self.server.base_url
+
     def _authenticate(self) -> None:
         scheme, _, key = (self.headers.get("Authorization") or "").strip().partition(" ")
         key = key.strip()
         challenge = {"WWW-Authenticate": 'Bearer realm="VideoGen sandbox"'}
-        if not scheme:
+        if not scheme or (scheme.lower() == "bearer" and not key):
             raise ApiError(
                 401,
                 "missing_api_key",
@@ -123,7 +130,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 "Send the body with a Content-Length; chunked bodies are not accepted.",
             )
         raw_length = self.headers.get("Content-Length", "0").strip()
-        if not raw_length.isdigit():
+        if not raw_length.isdecimal():
             raise ApiError(
                 400, "invalid_parameters", f"Content-Length {raw_length!r} is not a number."
             )

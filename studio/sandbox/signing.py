@@ -31,7 +31,7 @@ class UrlSigner:
     def verify(
         self, action: str, file_id: str, token: str | None, expires: str | None, now: float
     ) -> None:
-        if not token or not expires or not expires.isdigit():
+        if not token or not expires or not expires.isdecimal():
             raise ApiError(
                 403,
                 "invalid_signature",

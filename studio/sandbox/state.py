@@ -22,7 +22,7 @@ from typing import TypeVar
 from PIL import Image
 
 from . import images
-from .errors import ApiError, invalid_parameters, not_found
+from .errors import ApiError, not_found
 
 EXECUTION_PREFIX = "vg_exec_"
 FILE_PREFIX = "vg_file_"
@@ -31,6 +31,8 @@ TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
 @dataclass
 class StoredFile:
+    """An uploaded file, or a result of an execution."""
+
     file_id: str
     seq: int
     display_name: str
@@ -63,6 +65,8 @@ class GenerateImageJob:
 
 @dataclass
 class Execution:
+    """A tool execution; `status` and `progress` are as of the last `_refresh`."""
+
     execution_id: str
     seq: int
     tool_type: str
@@ -225,28 +229,6 @@ class SandboxState:
         with self._lock:
             stored.thumbnail = thumbnail
         return thumbnail
-
-    def reference_contents(self, file_ids: Iterable[str]) -> list[bytes]:
-        """The bytes of files used as references, checking that each is usable."""
-        contents = []
-        for position, file_id in enumerate(file_ids):
-            with self._lock:
-                stored = self._files.get(file_id)
-                if stored is None:
-                    raise invalid_parameters(
-                        f"imageFileIds[{position}]: file {file_id} does not exist."
-                    )
-                if not stored.uploaded:
-                    raise invalid_parameters(
-                        f"imageFileIds[{position}]: file {file_id} has not been uploaded yet; "
-                        "PUT its bytes first."
-                    )
-                if stored.archived:
-                    raise invalid_parameters(
-                        f"imageFileIds[{position}]: file {file_id} is archived."
-                    )
-            contents.append(self.file_content(file_id)[0])
-        return contents
 
     # -- internals (call with the lock held) --------------------------------
 

@@ -12,7 +12,9 @@ from PIL import Image
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
-def png_bytes(colour: tuple[int, int, int] = (220, 30, 30), size: tuple[int, int] = (320, 200)) -> bytes:
+def png_bytes(
+    colour: tuple[int, int, int] = (220, 30, 30), size: tuple[int, int] = (320, 200)
+) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, "PNG")
     return buffer.getvalue()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -56,3 +57,18 @@ def make_client() -> Iterator[Callable[[Recorder], VideoGenClient]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def videogen_log(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog, fed directly by the client's logger, whatever the logging settings say."""
+    logger = logging.getLogger("studio.videogen")
+    monkeypatch.setattr(logger, "propagate", False)  # each record once
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="studio.videogen"):
+            yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)

@@ -115,14 +115,14 @@ def test_opening_a_download_is_retried(make_client):
     assert len(recorder.requests) == 3
 
 
-def test_signature_stays_out_of_the_logs(make_client, caplog):
+def test_signature_stays_out_of_the_logs(make_client, videogen_log):
     client = make_client(Recorder(httpx.Response(404)))
 
     with pytest.raises(NotFoundError):
         list(client.stream_download(URL))
 
-    assert "secret" not in caplog.text
-    assert "https://storage.test/files/1.png" in caplog.text
+    assert "secret" not in videogen_log.text
+    assert "https://storage.test/files/1.png" in videogen_log.text
 
 
 def test_real_connection_closed_early_is_truncated():

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import logging
-
 import httpx
 import pytest
 
@@ -97,13 +95,13 @@ def test_transient_flags():
     assert not DownloadError("x", reason=DownloadError.TOO_LARGE).transient
 
 
-def test_every_error_is_logged_with_request_id(make_client, caplog):
+def test_every_error_is_logged_with_request_id(make_client, videogen_log):
     client = make_client(Recorder(error_answer(403, "Needs the Production add-on.", "forbidden")))
 
-    with caplog.at_level(logging.WARNING, logger="studio.videogen"), pytest.raises(ForbiddenError):
+    with pytest.raises(ForbiddenError):
         client.generate_image(prompt="a cat", watermark_mode="NONE")
 
-    [record] = caplog.records
+    [record] = videogen_log.records
     message = record.getMessage()
     assert "POST /v1/tools/generate-image" in message
     assert "status=403" in message
