@@ -22,6 +22,8 @@ CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX  # noqa: F405
 
 # Test runs close connections after each task and request: threads come and go.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_studio_{TEST_RUN_ID.replace('-', '_')}"}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STUDIO_POLL_FIRST_DELAY = 0.2
 STUDIO_POLL_BACKOFF = 1.2
