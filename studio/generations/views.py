@@ -70,7 +70,7 @@ def generation_resubmit(request, pk: int):
     services.generation_resubmit(generation=original, user=request.user)
     if not request.htmx:
         return redirect("studio")
-    return render(request, f"{PAGE}#poller", {"start_now": True, "oob": False})
+    return render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
 
 
 @require_http_methods(["GET"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from .client import (
     ASPECT_RATIOS,
     IMAGE_SOURCE_FIELD,
@@ -59,11 +61,16 @@ __all__ = [
 
 
 def client_from_settings() -> VideoGenClient:
-    """A client built from Django settings, imported here so the package stays Django-free."""
+    """The process's client for the configured API (Django settings are read here,
+    so the rest of the package stays Django-free). One per configuration, so
+    its connection pool is reused by every task the process runs."""
     from django.conf import settings
 
-    return VideoGenClient(
-        base_url=settings.VIDEOGEN_BASE_URL,
-        api_key=settings.VIDEOGEN_API_KEY,
-        timeout=settings.VIDEOGEN_TIMEOUT,
+    return _shared_client(
+        settings.VIDEOGEN_BASE_URL, settings.VIDEOGEN_API_KEY, settings.VIDEOGEN_TIMEOUT
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_client(base_url: str, api_key: str, timeout: float) -> VideoGenClient:
+    return VideoGenClient(base_url=base_url, api_key=api_key, timeout=timeout)

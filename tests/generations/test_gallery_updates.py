@@ -14,7 +14,9 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def _cursor(response) -> int:
-    return int(re.search(r'id="gallery-cursor" name="cursor" value="(\d+)"', response.content.decode())[1])
+    return int(
+        re.search(r'id="gallery-cursor" name="cursor" value="(\d+)"', response.content.decode())[1]
+    )
 
 
 def _seq(team) -> int:
@@ -58,7 +60,10 @@ def test_changed_card_comes_out_of_band_with_a_new_cursor(client_in, team, user)
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert f'id="generation-{generation.pk}" class="card" data-status="running" hx-swap-oob="true"' in html
+    assert (
+        f'id="generation-{generation.pk}" class="card" data-status="running" hx-swap-oob="true"'
+        in html
+    )
     assert 'value="42"' in html
     assert "afterbegin:#gallery" not in html
     assert _cursor(response) == _seq(team)

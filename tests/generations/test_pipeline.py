@@ -54,7 +54,10 @@ def test_reference_is_uploaded_once_and_used(celery_worker):
     first = generation_create(team=team, user=user, prompt="p", references=[(upload, info)])
     wait_for(lambda: _finished(first))
     second = generation_create(
-        team=team, user=user, prompt="q", references=[(image_upload(size=(300, 300), color=(0, 90, 255)), info)]
+        team=team,
+        user=user,
+        prompt="q",
+        references=[(image_upload(size=(300, 300), color=(0, 90, 255)), info)],
     )
     wait_for(lambda: _finished(second))
 
@@ -83,10 +86,18 @@ def test_ingest_twice_yields_the_same_rows(celery_worker):
     user = make_user()
     generation = generation_create(team=user.teams.get(), user=user, prompt="twice", num_results=2)
     wait_for(lambda: _finished(generation))
-    before = list(Result.objects.filter(generation=generation).values_list("pk", "image", "thumbnail", "sha256"))
+    before = list(
+        Result.objects.filter(generation=generation).values_list(
+            "pk", "image", "thumbnail", "sha256"
+        )
+    )
 
     Generation.objects.filter(pk=generation.pk).update(ingested_at=None)
     pipeline.ingest(generation.pk)
 
-    after = list(Result.objects.filter(generation=generation).values_list("pk", "image", "thumbnail", "sha256"))
+    after = list(
+        Result.objects.filter(generation=generation).values_list(
+            "pk", "image", "thumbnail", "sha256"
+        )
+    )
     assert after == before and len(after) == 2

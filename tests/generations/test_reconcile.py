@@ -53,8 +53,12 @@ def test_running_generation_without_a_recent_check_is_polled_again(own_sandbox):
     user = make_user()
     execution_id = own_sandbox.generate_image(prompt="orphaned poll")
     generation = Generation.objects.create(
-        team=user.teams.get(), created_by=user, prompt="orphaned poll",
-        status=Status.RUNNING, remote_execution_id=execution_id, next_check_at=_overdue(),
+        team=user.teams.get(),
+        created_by=user,
+        prompt="orphaned poll",
+        status=Status.RUNNING,
+        remote_execution_id=execution_id,
+        next_check_at=_overdue(),
     )
 
     assert reconcile.run(now=timezone.now())["poll"] == 1
@@ -64,8 +68,11 @@ def test_running_generation_without_a_recent_check_is_polled_again(own_sandbox):
 def test_crashed_submit_adopts_its_single_unclaimed_execution(own_sandbox):
     user = make_user()
     generation = Generation.objects.create(
-        team=user.teams.get(), created_by=user, prompt="crash after post",
-        status=Status.SUBMITTING, submitted_at=timezone.now(),
+        team=user.teams.get(),
+        created_by=user,
+        prompt="crash after post",
+        status=Status.SUBMITTING,
+        submitted_at=timezone.now(),
     )
     # The POST reached VideoGen, then the worker died before saving the id.
     execution_id = own_sandbox.generate_image(prompt="crash after post")
@@ -82,8 +89,11 @@ def test_crashed_submit_adopts_its_single_unclaimed_execution(own_sandbox):
 def test_crashed_submit_with_no_candidate_is_marked_unknown_not_reposted(own_sandbox):
     user = make_user()
     generation = Generation.objects.create(
-        team=user.teams.get(), created_by=user, prompt="crash before post",
-        status=Status.SUBMITTING, submitted_at=timezone.now(),
+        team=user.teams.get(),
+        created_by=user,
+        prompt="crash before post",
+        status=Status.SUBMITTING,
+        submitted_at=timezone.now(),
     )
     Generation.objects.filter(pk=generation.pk).update(updated_at=_overdue())
 
@@ -99,8 +109,11 @@ def test_crashed_submit_with_two_candidates_is_unknown(own_sandbox):
     user = make_user()
     team = user.teams.get()
     generation = Generation.objects.create(
-        team=team, created_by=user, prompt="ambiguous",
-        status=Status.SUBMITTING, submitted_at=timezone.now(),
+        team=team,
+        created_by=user,
+        prompt="ambiguous",
+        status=Status.SUBMITTING,
+        submitted_at=timezone.now(),
     )
     own_sandbox.generate_image(prompt="one")
     own_sandbox.generate_image(prompt="two")

@@ -11,8 +11,14 @@ def test_page_has_labelled_form_and_team_cards(client_in, team, user):
 
     html = client_in.get(reverse("studio")).content.decode()
 
-    for label in ("Prompt", "Reference images", "Aspect ratio", "Number of results",
-                  "Watermark", "Temporary output"):
+    for label in (
+        "Prompt",
+        "Reference images",
+        "Aspect ratio",
+        "Number of results",
+        "Watermark",
+        "Temporary output",
+    ):
         assert f">{label}</label>" in html, label
     assert ">Generate</button>" in html
     assert 'data-status="queued"' in html

@@ -92,7 +92,10 @@ def test_hydrate_and_get_file(client):
     assert plain["download_source"] == {"status": "ready", "url": None, "expires_at": None}
 
 
-def test_list_files_and_archive(client):
+def test_list_files_and_archive(sandbox_factory):
+    # A sandbox of its own: the shared one holds more files than one page.
+    box = sandbox_factory()
+    client = VideoGen(api_key=box.api_key, base_url=box.base_url)
     file_id = upload_file(client, png_bytes(), display_name="to-archive.png", **FAST_POLL)[
         "file_id"
     ]
