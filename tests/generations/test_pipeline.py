@@ -5,9 +5,9 @@ import hashlib
 
 from PIL import Image
 
+from studio.generations.images import inspect_image
 from studio.generations.models import Generation, Result, Status
 from studio.generations.services import generation_create
-from studio.generations.images import inspect_image
 from tests.conftest import wait_for
 from tests.fixtures.factories import image_upload, make_user
 
