@@ -24,7 +24,8 @@ def result_media(request, pk: int, kind: str):
         raise Http404("Not stored yet")
     content_type = result.content_type if kind == "original" else "image/webp"
     download = request.GET.get("download") == "1"
-    filename = f"studio-{result.generation_id}-{result.position + 1}.{field.name.rsplit('.', 1)[-1]}"
+    extension = field.name.rsplit(".", 1)[-1]
+    filename = f"studio-{result.generation_id}-{result.position + 1}.{extension}"
     return _private_file(field, content_type, as_attachment=download, filename=filename)
 
 
