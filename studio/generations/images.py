@@ -63,8 +63,12 @@ def inspect_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> Imag
             content_type = ACCEPTED_FORMATS[image.format]
     except InvalidImage:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
-            SyntaxError):
+    except Image.DecompressionBombError:
+        # Pillow refuses such a header in open(), before the size can be read.
+        raise InvalidImage(
+            f"has too many pixels to open; the limit is {max_pixels / 1e6:.0f} megapixels."
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise InvalidImage("is not an image that can be read (PNG, JPEG, WebP or GIF).") from None
     finally:
         fileobj.seek(0)

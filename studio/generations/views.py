@@ -55,7 +55,8 @@ def generation_cancel(request, pk: int):
     generation = selectors.generation_for_team(team=request.team, pk=pk)
     if not services.generation_cancel(generation=generation):
         generation.refresh_from_db()
-        message = f"This generation has already {generation.get_status_display().lower()}."
+        status = generation.get_status_display().lower()
+        message = f"This generation has already finished ({status}); there is nothing to cancel."
         if request.htmx:
             return render(request, f"{PAGE}#card", {"generation": generation, "notice": message})
         return HttpResponseBadRequest(message)
