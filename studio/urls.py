@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("studio.ops.urls")),
     path("accounts/", include("studio.accounts.urls")),
     path("", include("studio.gallery.urls")),
     path("", include("studio.generations.urls")),

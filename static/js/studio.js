@@ -61,21 +61,102 @@
     renderPreviews(zone);
   });
 
-  // Lightbox: the thumbnail's link still opens the full image without JS.
+  // Lightbox: the thumbnail's link still opens the image's own page without JS.
+  function lightbox() { return document.getElementById("lightbox"); }
+
+  function galleryIds() {
+    return Array.from(document.querySelectorAll("#gallery .thumb a[data-lightbox-id]"))
+      .map(function (a) { return a.dataset.lightboxId; });
+  }
+
+  function openResult(id) {
+    var dialog = lightbox();
+    if (!dialog || !window.htmx) return false;
+    htmx.ajax("GET", "/results/" + id + "/", { target: "#lightbox-body", swap: "innerHTML" })
+      .then(function () { if (!dialog.open) dialog.showModal(); });
+    dialog.dataset.result = id;
+    return true;
+  }
+
+  function move(step) {
+    var ids = galleryIds();
+    var at = ids.indexOf(lightbox().dataset.result);
+    var next = ids[at + step];
+    if (at >= 0 && next) openResult(next);
+  }
+
   document.addEventListener("click", function (event) {
-    var link = event.target.closest && event.target.closest("a[data-lightbox]");
-    var dialog = document.getElementById("lightbox");
-    if (!link || !dialog || event.metaKey || event.ctrlKey || event.shiftKey) return;
-    event.preventDefault();
-    var img = dialog.querySelector("[data-lightbox-image]");
-    img.src = link.href;
-    img.alt = link.dataset.caption || "";
-    dialog.querySelector("[data-lightbox-caption]").textContent = link.dataset.caption || "";
-    dialog.querySelector("[data-lightbox-download]").href = link.dataset.download || link.href;
-    dialog.showModal();
+    var link = event.target.closest && event.target.closest("a[data-lightbox-id]");
+    if (!link || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    if (openResult(link.dataset.lightboxId)) event.preventDefault();
   });
   document.addEventListener("click", function (event) {
     // A click on the backdrop (the dialog itself, outside its content) closes it.
     if (event.target.id === "lightbox") event.target.close();
+    var copy = event.target.closest && event.target.closest("[data-copy]");
+    if (copy) {
+      var text = document.querySelector(copy.dataset.copy).textContent;
+      navigator.clipboard.writeText(text).then(
+        function () { toast("Prompt copied."); },
+        function () { toast("Copying is not allowed here; select the text instead.", true); });
+    }
+    var remove = event.target.closest && event.target.closest("[data-remove-chip]");
+    if (remove) remove.closest("li").remove();
   });
+  document.addEventListener("keydown", function (event) {
+    var dialog = lightbox();
+    if (!dialog || !dialog.open || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.target.closest("input, textarea, select")) return;
+    if (event.key === "ArrowRight") { move(1); event.preventDefault(); }
+    else if (event.key === "ArrowLeft") { move(-1); event.preventDefault(); }
+    else if (event.key === "d" || event.key === "D") {
+      var download = dialog.querySelector("[data-download]");
+      if (download) { download.click(); event.preventDefault(); }
+    }
+  });
+
+  // Toasts: the server says what happened through HX-Trigger events.
+  function toast(message, isError) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var item = document.createElement("div");
+    item.className = "toast" + (isError ? " toast--error" : "");
+    item.textContent = message;
+    box.append(item);
+    setTimeout(function () { item.remove(); }, isError ? 8000 : 4000);
+  }
+  document.body.addEventListener("studio:done", function (event) {
+    var dialog = lightbox();
+    if (dialog && dialog.open) dialog.close();
+    toast(event.detail.message);
+  });
+  document.body.addEventListener("studio:error", function (event) {
+    toast(event.detail.message, true);
+  });
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    toast(status === 403 ? "You are not allowed to do that in this team."
+      : status === 404 ? "That item no longer exists."
+      : "Something went wrong (" + status + "). Try again.", true);
+  });
+
+  // Selection of results, for a zip download.
+  function updateSelection() {
+    var form = document.getElementById("selection-form");
+    if (!form) return;
+    var count = document.querySelectorAll("input.thumb__select:checked").length;
+    form.hidden = count === 0;
+    form.querySelector("[data-selection-count]").textContent =
+      count + (count === 1 ? " image selected" : " images selected");
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input.thumb__select")) updateSelection();
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("[data-selection-clear]")) return;
+    document.querySelectorAll("input.thumb__select:checked")
+      .forEach(function (box) { box.checked = false; });
+    updateSelection();
+  });
+  document.body.addEventListener("htmx:afterSettle", updateSelection);
 })();

@@ -4,7 +4,7 @@ from django.conf import settings
 from studio.accounts.forms import PlainLabels
 
 from .images import InvalidImage, inspect_image
-from .models import Generation
+from .models import Generation, Reference
 
 MAX_REFERENCES = 4
 
@@ -52,6 +52,13 @@ class GenerationForm(PlainLabels, forms.Form):
         ),
         error_messages={"required": "Write a prompt: it says what to generate."},
     )
+    # References already in the team's library (a remix, or "use as reference").
+    reference_ids = forms.ModelMultipleChoiceField(
+        queryset=Reference.objects.none(),
+        required=False,
+        widget=forms.MultipleHiddenInput,
+        error_messages={"invalid_choice": "A chosen reference image no longer exists."},
+    )
     references = MultipleImageField(
         label="Reference images",
         required=False,
@@ -85,6 +92,28 @@ class GenerationForm(PlainLabels, forms.Form):
         required=False,
         help_text="Kept by VideoGen for at least 24 hours, then may be archived.",
     )
+
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reference_ids"].queryset = Reference.objects.filter(team=team)
+
+    def chosen_references(self) -> list[Reference]:
+        """Library references to show as chips: as posted, or as a remix set them."""
+        field = self.fields["reference_ids"]
+        if self.is_bound:
+            ids = [i for i in self.data.getlist(self.add_prefix("reference_ids")) if i.isdigit()]
+            return list(field.queryset.filter(pk__in=ids))
+        return list(self.initial.get("reference_ids") or ())
+
+    def clean(self):
+        cleaned = super().clean()
+        count = len(cleaned.get("reference_ids") or ()) + len(cleaned.get("references") or ())
+        if count > MAX_REFERENCES:
+            self.add_error(
+                "references",
+                f"Use at most {MAX_REFERENCES} reference images in all (you have {count}).",
+            )
+        return cleaned
 
     def clean_prompt(self):
         prompt = self.cleaned_data["prompt"].strip()

@@ -7,6 +7,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from typing import BinaryIO
+from xml.etree import ElementTree
 
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -16,6 +17,14 @@ ACCEPTED_FORMATS = {
     "JPEG": "image/jpeg",
     "WEBP": "image/webp",
     "GIF": "image/gif",
+}
+SVG = "image/svg+xml"
+EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    SVG: "svg",
 }
 
 
@@ -73,6 +82,49 @@ def inspect_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> Imag
     finally:
         fileobj.seek(0)
     return ImageInfo(width, height, content_type, digest.hexdigest(), size)
+
+
+def inspect_result(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> ImageInfo:
+    """Like inspect_image, but a result may also be an SVG (from vectorize-image)."""
+    fileobj.seek(0)
+    head = fileobj.read(256).lstrip(b"\xef\xbb\xbf \t\r\n")
+    fileobj.seek(0)
+    if not head.startswith(b"<"):
+        return inspect_image(fileobj, max_bytes=max_bytes, max_pixels=max_pixels)
+    return _inspect_svg(fileobj, max_bytes=max_bytes)
+
+
+def _inspect_svg(fileobj: BinaryIO, *, max_bytes: int) -> ImageInfo:
+    data = fileobj.read(max_bytes + 1)
+    fileobj.seek(0)
+    if len(data) > max_bytes:
+        raise InvalidImage(f"is larger than {max_bytes / 1_048_576:.0f} MB.")
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise InvalidImage("is an SVG with a document type, which Studio does not accept.")
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError:
+        raise InvalidImage("is not a well-formed SVG image.") from None
+    if root.tag.rsplit("}", 1)[-1] != "svg":
+        raise InvalidImage("is not an SVG image.")
+    width, height = _svg_size(root)
+    return ImageInfo(width, height, SVG, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def _svg_size(root) -> tuple[int, int]:
+    def number(value):
+        try:
+            return round(float((value or "").removesuffix("px")))
+        except ValueError:
+            return None
+
+    width, height = number(root.get("width")), number(root.get("height"))
+    if width and height:
+        return width, height
+    parts = (root.get("viewBox") or "").replace(",", " ").split()
+    if len(parts) == 4 and number(parts[2]) and number(parts[3]):
+        return number(parts[2]), number(parts[3])
+    raise InvalidImage("is an SVG without a size (no width/height or viewBox).")
 
 
 def make_thumbnail(fileobj: BinaryIO) -> bytes:

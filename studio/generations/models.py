@@ -45,6 +45,15 @@ CANCELLABLE_STATUSES = ACTIVE_STATUSES
 TERMINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.UNKNOWN)
 
 
+class Tool(models.TextChoices):
+    """VideoGen's image tools. Every tool but generate-image works on one source result."""
+
+    GENERATE_IMAGE = "generate_image", "Generate"
+    UPSCALE_IMAGE = "upscale_image", "Upscale"
+    REMOVE_IMAGE_BACKGROUND = "remove_image_background", "Remove background"
+    VECTORIZE_IMAGE = "vectorize_image", "Vectorize"
+
+
 class GenerationQuerySet(models.QuerySet):
     def for_team(self, team):
         return self.filter(team=team)
@@ -84,7 +93,18 @@ class Generation(models.Model):
     AspectRatio = models.TextChoices("AspectRatio", [(r, r) for r in ASPECT_RATIOS])
     WatermarkMode = models.TextChoices("WatermarkMode", [(m, m) for m in WATERMARK_MODES])
 
+    Tool = Tool
+
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="generations")
+    tool = models.CharField(max_length=30, choices=Tool.choices, default=Tool.GENERATE_IMAGE)
+    # Lineage: the result an upscale, background removal or vectorization works on.
+    source_result = models.ForeignKey(
+        "Result",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="derived_generations",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations"
     )
@@ -148,6 +168,10 @@ class Generation(models.Model):
         return self.is_active or (self.status == Status.SUCCEEDED and self.ingested_at is None)
 
     @property
+    def is_derived(self) -> bool:
+        return self.tool != Tool.GENERATE_IMAGE
+
+    @property
     def placeholder_slots(self) -> range:
         """Skeleton tiles shown while waiting: one per result, at most four."""
         return range(min(self.num_results, 4))
@@ -187,6 +211,11 @@ class Generation(models.Model):
 
 
 class Result(models.Model):
+    class ReviewState(models.TextChoices):
+        PENDING = "pending", "Awaiting review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="results")
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="results")
     position = models.PositiveSmallIntegerField()
@@ -198,6 +227,10 @@ class Result(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     bytes = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    review_state = models.CharField(
+        max_length=10, choices=ReviewState.choices, default=ReviewState.PENDING
+    )
+    review_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -207,7 +240,10 @@ class Result(models.Model):
                 fields=["generation", "position"], name="one_result_per_position"
             )
         ]
-        indexes = [models.Index(fields=["team", "-created_at"], name="result_team_newest")]
+        indexes = [
+            models.Index(fields=["team", "-created_at"], name="result_team_newest"),
+            models.Index(fields=["team", "review_state"], name="result_team_review"),
+        ]
 
     def __str__(self):
         return f"result {self.position} of generation {self.generation_id}"
@@ -215,3 +251,12 @@ class Result(models.Model):
     @property
     def is_stored(self) -> bool:
         return bool(self.image) and bool(self.sha256)
+
+    @property
+    def is_vector(self) -> bool:
+        return self.content_type == "image/svg+xml"
+
+    @property
+    def thumbnail_content_type(self) -> str:
+        # Vector results are their own thumbnail: browsers draw SVG at any size.
+        return "image/svg+xml" if self.thumbnail.name.endswith(".svg") else "image/webp"

@@ -26,9 +26,9 @@ from studio.videogen.errors import (
     VideoGenError,
 )
 
-from .images import InvalidImage, inspect_image, make_thumbnail
+from .images import EXTENSIONS, InvalidImage, inspect_result, make_thumbnail
 from .messages import execution_failure_message, user_message
-from .models import Generation, Reference, Result, Status
+from .models import Generation, Reference, Result, Status, Tool
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,11 @@ def next_check_delay(check_count: int) -> float:
 
 
 def _load(generation_id: int) -> Generation | None:
-    return Generation.objects.select_related("team").filter(pk=generation_id).first()
+    return (
+        Generation.objects.select_related("team", "source_result")
+        .filter(pk=generation_id)
+        .first()
+    )
 
 
 # --- submit ---------------------------------------------------------------
@@ -72,14 +76,7 @@ def submit(generation_id: int) -> float | None:
         return RETRY_SOON
 
     try:
-        execution_id = client.generate_image(
-            prompt=generation.prompt,
-            image_file_ids=file_ids,
-            aspect_ratio=generation.aspect_ratio,
-            watermark_mode=generation.watermark_mode,
-            num_results=generation.num_results,
-            is_output_temporary=generation.is_output_temporary,
-        )
+        execution_id = _start_execution(client, generation, file_ids)
     except ApiConnectionError as exc:
         if not exc.request_sent:
             return _refused_before_post(generation, exc)
@@ -115,6 +112,26 @@ def submit(generation_id: int) -> float | None:
         lambda: poll_execution.apply_async((generation.pk,), countdown=delay)
     )
     return None
+
+
+def _start_execution(client, generation: Generation, file_ids: list[str]) -> str:
+    """The one paid POST of a generation."""
+    if generation.tool == Tool.GENERATE_IMAGE:
+        return client.generate_image(
+            prompt=generation.prompt,
+            image_file_ids=file_ids,
+            aspect_ratio=generation.aspect_ratio,
+            watermark_mode=generation.watermark_mode,
+            num_results=generation.num_results,
+            is_output_temporary=generation.is_output_temporary,
+        )
+    # The sibling tools share one signature, and Tool's values are the
+    # client's method names (upscale_image, remove_image_background, ...).
+    return getattr(client, generation.tool)(
+        image_file_id=generation.source_result.remote_file_id,
+        watermark_mode=generation.watermark_mode,
+        is_output_temporary=generation.is_output_temporary,
+    )
 
 
 def _refused_before_post(generation: Generation, exc: VideoGenError) -> float | None:
@@ -260,14 +277,14 @@ def _store_original(client, result: Result) -> None:
         ):
             tmp.write(chunk)
         try:
-            info = inspect_image(
+            info = inspect_result(
                 tmp,
                 max_bytes=settings.STUDIO_MAX_RESULT_BYTES,
                 max_pixels=settings.STUDIO_MAX_RESULT_PIXELS,
             )
         except InvalidImage as exc:
             raise VideoGenError(f"The result file {exc}", code="invalid_result") from None
-        extension = info.content_type.split("/")[1].replace("jpeg", "jpg")
+        extension = EXTENSIONS[info.content_type]
         name = _result_path(result, "results", info.sha256, extension)
         if not default_storage.exists(name):
             name = default_storage.save(name, File(tmp))
@@ -283,6 +300,10 @@ def _store_original(client, result: Result) -> None:
 
 
 def _store_thumbnail(result: Result) -> None:
+    if result.is_vector:  # an SVG is drawn sharp at any size: it is its own thumbnail
+        Result.objects.filter(pk=result.pk).update(thumbnail=result.image.name)
+        result.thumbnail.name = result.image.name
+        return
     with result.image.open("rb") as original:
         data = make_thumbnail(original)
     name = _result_path(result, "thumbnails", result.sha256, "webp")

@@ -1,6 +1,7 @@
 """Reads of generations, always scoped to one team."""
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from .models import Generation, Result
@@ -32,3 +33,28 @@ def generations_changed_since(*, team, cursor: int) -> list[Generation] | None:
         ]
     )
     return None if len(changed) > MAX_CHANGES_PER_UPDATE else changed
+
+
+def result_for_team(*, team, pk: int) -> Result:
+    queryset = Result.objects.filter(team=team).select_related(
+        "generation", "generation__created_by", "generation__source_result"
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def results_for_download(*, team, ids: list[int]) -> list[Result]:
+    """The team's stored results for `ids`, in the order asked.
+
+    Any id that is not one of the team's stored results is a 404 for the
+    whole request: nothing tells whether another team's id exists.
+    """
+    found = {
+        r.pk: r
+        for r in Result.objects.filter(team=team, pk__in=ids)
+        .exclude(sha256="")
+        .select_related("generation", "generation__created_by")
+    }
+    wanted = list(dict.fromkeys(ids))
+    if set(wanted) - set(found):
+        raise Http404("No such image.")
+    return [found[pk] for pk in wanted]

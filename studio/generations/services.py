@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from studio.teams.models import Team
 
-from .images import ImageInfo
-from .models import Generation, Reference, Status
-
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+from .images import EXTENSIONS, ImageInfo
+from .models import Generation, Reference, Result, Status, Tool
 
 
 def reference_get_or_create(*, team: Team, upload: File, info: ImageInfo) -> Reference:
@@ -37,7 +36,6 @@ def reference_get_or_create(*, team: Team, upload: File, info: ImageInfo) -> Ref
     return reference
 
 
-@transaction.atomic
 def generation_create(
     *,
     team: Team,
@@ -50,22 +48,32 @@ def generation_create(
     watermark_mode: str = "AUTO",
     is_output_temporary: bool = False,
 ) -> Generation:
+    """A new generate-image request: stored as queued, submitted by a worker."""
+    with transaction.atomic():
+        rows = [*reference_rows]
+        rows += [reference_get_or_create(team=team, upload=f, info=i) for f, i in references]
+        return _queue(
+            Generation(
+                team=team,
+                created_by=user,
+                prompt=prompt,
+                aspect_ratio=aspect_ratio,
+                num_results=num_results,
+                watermark_mode=watermark_mode,
+                is_output_temporary=is_output_temporary,
+            ),
+            references=rows,
+        )
+
+
+def _queue(generation: Generation, *, references: list[Reference] = ()) -> Generation:
+    """Save a new generation as a visible change and submit it once committed."""
     from .tasks import submit_generation
 
-    generation = Generation.objects.create(
-        team=team,
-        created_by=user,
-        prompt=prompt,
-        aspect_ratio=aspect_ratio,
-        num_results=num_results,
-        watermark_mode=watermark_mode,
-        is_output_temporary=is_output_temporary,
-    )
-    rows = [*reference_rows]
-    rows += [reference_get_or_create(team=team, upload=f, info=i) for f, i in references]
-    if rows:
-        generation.references.set(rows)
-    seq = team.next_change_seq()
+    generation.save()
+    if references:
+        generation.references.set(references)
+    seq = Team(pk=generation.team_id).next_change_seq()
     Generation.objects.filter(pk=generation.pk).update(created_seq=seq, seq=seq)
     generation.created_seq = generation.seq = seq
     transaction.on_commit(lambda: submit_generation.delay(generation.pk))
@@ -98,4 +106,75 @@ def generation_resubmit(*, generation: Generation, user) -> Generation:
         num_results=generation.num_results,
         watermark_mode=generation.watermark_mode,
         is_output_temporary=generation.is_output_temporary,
+    )
+
+
+def reference_from_result(*, result: Result) -> Reference:
+    """A team result used as a reference: VideoGen already has the file, so
+    nothing is uploaded; the bytes are copied so the reference outlives it."""
+    if result.is_vector:
+        raise ValueError("A vector (SVG) result cannot be used as a reference image.")
+    existing = Reference.objects.filter(team_id=result.team_id, sha256=result.sha256).first()
+    if existing is not None:
+        return existing
+    reference = Reference(
+        team_id=result.team_id,
+        sha256=result.sha256,
+        content_type=result.content_type,
+        width=result.width,
+        height=result.height,
+        bytes=result.bytes,
+        remote_file_id=result.remote_file_id,
+        uploaded_at=timezone.now(),
+    )
+    with result.image.open("rb") as data:
+        reference.image.save(
+            f"{result.sha256[:16]}.{EXTENSIONS[result.content_type]}", File(data), save=False
+        )
+    try:
+        with transaction.atomic():
+            reference.save()
+    except IntegrityError:
+        reference.image.delete(save=False)
+        return Reference.objects.get(team_id=result.team_id, sha256=result.sha256)
+    return reference
+
+
+def generation_variations(*, result: Result, user) -> Generation:
+    """Generate again from a result: same prompt and settings, the result as reference."""
+    source = result.generation
+    return generation_create(
+        team=source.team,
+        user=user,
+        prompt=source.prompt,
+        reference_rows=[reference_from_result(result=result)],
+        aspect_ratio=source.aspect_ratio,
+        num_results=source.num_results,
+        watermark_mode=source.watermark_mode,
+        is_output_temporary=source.is_output_temporary,
+    )
+
+
+@transaction.atomic
+def generation_derive(*, result: Result, tool: str, user) -> Generation:
+    """Upscale, remove the background of, or vectorize one result."""
+    if tool == Tool.GENERATE_IMAGE or tool not in Tool.values:
+        raise ValueError(f"{tool!r} is not a tool that works on a result.")
+    if not result.is_stored:
+        raise ValueError("This result has not been stored yet.")
+    if result.is_vector:
+        raise ValueError("A vector (SVG) result cannot be edited with image tools.")
+    source = result.generation
+    return _queue(
+        Generation(
+            team_id=result.team_id,
+            created_by=user,
+            tool=tool,
+            source_result=result,
+            prompt=source.prompt,
+            aspect_ratio=source.aspect_ratio,
+            num_results=1,
+            watermark_mode=source.watermark_mode,
+            is_output_temporary=source.is_output_temporary,
+        )
     )

@@ -10,4 +10,14 @@ urlpatterns = [
     path(
         "generations/<int:pk>/resubmit/", views.generation_resubmit, name="generation_resubmit"
     ),
+    path("generations/<int:pk>/remix/", views.generation_remix, name="generation_remix"),
+    path("results/download.zip", views.results_zip, name="results_zip"),
+    path("results/<int:pk>/", views.result_detail, name="result_detail"),
+    path("results/<int:pk>/variations/", views.result_variations, name="result_variations"),
+    path(
+        "results/<int:pk>/use-as-reference/",
+        views.result_use_as_reference,
+        name="result_use_as_reference",
+    ),
+    path("results/<int:pk>/<str:tool>/", views.result_derive, name="result_derive"),
 ]

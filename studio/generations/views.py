@@ -1,15 +1,21 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import (
+    HttpResponseClientRefresh,
+    HttpResponseStopPolling,
+    trigger_client_event,
+)
 
-from . import selectors, services
+from . import downloads, selectors, services
 from .forms import GenerationForm
-from .models import Generation
+from .models import Generation, Tool
 
 PAGE = "generations/studio.html"
+RESULT_PAGE = "generations/result.html"
 
 
 def _require_generate_permission(request) -> None:
@@ -19,13 +25,13 @@ def _require_generate_permission(request) -> None:
 
 @require_GET
 def studio(request):
-    return render(request, PAGE, _page_context(request, GenerationForm()))
+    return render(request, PAGE, _page_context(request, GenerationForm(team=request.team)))
 
 
 @require_POST
 def generation_create(request):
     _require_generate_permission(request)
-    form = GenerationForm(request.POST, request.FILES)
+    form = GenerationForm(request.POST, request.FILES, team=request.team)
     if not form.is_valid():
         if request.htmx:
             return render(request, f"{PAGE}#generation-form", {"form": form})
@@ -36,6 +42,7 @@ def generation_create(request):
         user=request.user,
         prompt=data["prompt"],
         references=data["references"],
+        reference_rows=list(data["reference_ids"]),
         aspect_ratio=data["aspect_ratio"],
         num_results=data["num_results"],
         watermark_mode=data["watermark_mode"],
@@ -45,8 +52,28 @@ def generation_create(request):
         return redirect("studio")
     # A fresh form that keeps the settings, so the next try is one edit away,
     # and a poller that fetches the new card at once (and restarts polling).
-    next_form = GenerationForm(initial={k: v for k, v in data.items() if k != "references"})
-    return render(request, f"{PAGE}#created", {"form": next_form})
+    kept = {k: v for k, v in data.items() if k not in ("references", "reference_ids")}
+    return render(request, f"{PAGE}#created", {"form": GenerationForm(initial=kept)})
+
+
+@require_GET
+def generation_remix(request, pk: int):
+    """The form, filled with a past generation's settings and references."""
+    generation = selectors.generation_for_team(team=request.team, pk=pk)
+    form = GenerationForm(
+        team=request.team,
+        initial={
+            "prompt": generation.prompt,
+            "aspect_ratio": generation.aspect_ratio,
+            "num_results": generation.num_results,
+            "watermark_mode": generation.watermark_mode,
+            "is_output_temporary": generation.is_output_temporary,
+            "reference_ids": list(generation.references.all()),
+        },
+    )
+    if request.htmx:
+        return render(request, f"{PAGE}#generation-form", {"form": form})
+    return render(request, PAGE, _page_context(request, form))
 
 
 @require_POST
@@ -60,7 +87,9 @@ def generation_cancel(request, pk: int):
         if request.htmx:
             return render(request, f"{PAGE}#card", {"generation": generation, "notice": message})
         return HttpResponseBadRequest(message)
-    return _card_or_redirect(request, generation)
+    if request.htmx:
+        return render(request, f"{PAGE}#card", {"generation": generation})
+    return redirect("studio")
 
 
 @require_POST
@@ -69,18 +98,17 @@ def generation_resubmit(request, pk: int):
     _require_generate_permission(request)
     original = selectors.generation_for_team(team=request.team, pk=pk)
     services.generation_resubmit(generation=original, user=request.user)
-    if not request.htmx:
-        return redirect("studio")
-    return render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
+    return _started(request, "Submitted again.")
 
 
-@require_http_methods(["GET"])
+@require_GET
 def gallery_updates(request):
     """What changed since the client's cursor.
 
     204: nothing changed; 286: nothing changed and nothing is in flight (htmx
     stops polling); otherwise out-of-band swaps of only the changed cards.
-    A no-change answer reads only the team row the middleware already loaded.
+    A no-change answer reads only the team row the middleware already loaded
+    and one indexed in-flight check.
     """
     try:
         cursor = int(request.GET.get("cursor", ""))
@@ -107,10 +135,93 @@ def gallery_updates(request):
     )
 
 
-def _card_or_redirect(request, generation):
+# --- results ----------------------------------------------------------------
+
+
+@require_GET
+def result_detail(request, pk: int):
+    """The lightbox's content (HTMX), or a page of its own."""
+    result = selectors.result_for_team(team=request.team, pk=pk)
+    context = {
+        "result": result,
+        "generation": result.generation,
+        "tools": [(t.value, t.label) for t in Tool if t != Tool.GENERATE_IMAGE],
+    }
     if request.htmx:
-        return render(request, f"{PAGE}#card", {"generation": generation})
-    return redirect("studio")
+        return render(request, f"{RESULT_PAGE}#viewer", context)
+    return render(request, RESULT_PAGE, context)
+
+
+@require_POST
+def result_derive(request, pk: int, tool: str):
+    """Upscale, Remove background, Vectorize: a new result linked to this one."""
+    _require_generate_permission(request)
+    result = selectors.result_for_team(team=request.team, pk=pk)
+    if tool not in Tool.values or tool == Tool.GENERATE_IMAGE:
+        return HttpResponseBadRequest("Unknown tool.")
+    try:
+        services.generation_derive(result=result, tool=tool, user=request.user)
+    except ValueError as exc:
+        return _refused(request, str(exc))
+    return _started(request, f"{Tool(tool).label} started.")
+
+
+@require_POST
+def result_variations(request, pk: int):
+    _require_generate_permission(request)
+    result = selectors.result_for_team(team=request.team, pk=pk)
+    try:
+        services.generation_variations(result=result, user=request.user)
+    except ValueError as exc:
+        return _refused(request, str(exc))
+    return _started(request, "Variations started.")
+
+
+@require_POST
+def result_use_as_reference(request, pk: int):
+    """Adds the result to the form's references, without losing what is typed there."""
+    _require_generate_permission(request)
+    result = selectors.result_for_team(team=request.team, pk=pk)
+    try:
+        reference = services.reference_from_result(result=result)
+    except ValueError as exc:
+        return _refused(request, str(exc))
+    if not request.htmx:
+        return redirect("studio")
+    response = render(request, f"{PAGE}#reference-chip-oob", {"reference": reference})
+    return trigger_client_event(response, "studio:done", {"message": "Added as a reference."})
+
+
+@require_GET
+def results_zip(request):
+    """A zip of the chosen results, streamed as it is written, with metadata.json."""
+    try:
+        ids = [int(value) for value in request.GET.getlist("ids")]
+    except ValueError:
+        return HttpResponseBadRequest("ids must be integers")
+    results = selectors.results_for_download(team=request.team, ids=ids)
+    if not results:
+        return HttpResponseBadRequest("Choose at least one stored image to download.")
+    name = f"studio-{timezone.now():%Y%m%d-%H%M%S}.zip"
+    response = StreamingHttpResponse(downloads.zip_stream(results), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _started(request, message: str):
+    """After starting work from a button: restart the gallery's polling, say so."""
+    if not request.htmx:
+        return redirect("studio")
+    response = render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
+    return trigger_client_event(response, "studio:done", {"message": message})
+
+
+def _refused(request, message: str):
+    if not request.htmx:
+        return HttpResponseBadRequest(message)
+    # 200 with no swap: htmx ignores 4xx bodies, and the message is shown as a toast.
+    response = HttpResponse(status=200)
+    return trigger_client_event(response, "studio:error", {"message": message})
 
 
 def _page_context(request, form):

@@ -1,35 +1,51 @@
-"""The endpoints: request validation, calls into the state, and the JSON VideoGen answers with.
+"""The endpoints of tools, executions and files, and the `Sandbox` they all work on.
 
+Request validation, calls into the state, and the JSON VideoGen answers with.
 Wire names are camelCase, as the official SDK expects. Timestamps of records
 (`createdAt`) are ISO 8601; expiry of signed URLs (`expiresAt`) is in unix
-seconds, because the SDK compares it with ``int(time.time())``.
+seconds, because the SDK compares it with ``int(time.time())``. Webhook
+endpoints are in webhooks_api.py, the sandbox's own admin endpoints in admin.py.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from PIL import Image
 
-from . import images
+from . import image_tools, images
+from .clock import Scheduler
 from .config import SandboxConfig
 from .errors import ApiError, forbidden, invalid_id, invalid_parameters
+from .faults import ExecutionPlan, FaultControl
+from .params import (
+    decode_cursor,
+    encode_cursor,
+    is_int,
+    iso,
+    object_fields,
+    parse_bool_query,
+    parse_limit,
+)
+from .ratelimit import RateLimiter, Verdict
 from .signing import UrlSigner
 from .state import (
     EXECUTION_PREFIX,
     FILE_PREFIX,
     Execution,
     GenerateImageJob,
+    ImageToolJob,
     SandboxState,
     StoredFile,
 )
+from .stats import Stats
 from .web import MB, Request, Response, Router, json_response
+from .webhooks import WebhookHub
 
 router = Router()
 
@@ -38,21 +54,123 @@ MAX_REFERENCE_IMAGES = 4
 MAX_RATIO_TERM = 100
 MAX_RESULTS = 100
 MAX_UPLOAD_BYTES = 50 * MB
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 WATERMARK_MODES = ("AUTO", "VIDEO_GEN", "NONE")
 FILE_TYPES = ("IMAGE", "VIDEO", "AUDIO", "PDF", "SLIDESHOW", "LOTTIE")
+# The sibling image tools: path under /v1/tools/ -> toolType.
+IMAGE_TOOLS = {
+    "upscale-image": "UPSCALE_IMAGE",
+    "remove-image-background": "REMOVE_IMAGE_BACKGROUND",
+    "vectorize-image": "VECTORIZE_IMAGE",
+}
 
 
 class Sandbox:
-    """Everything an endpoint needs: settings, records and the URL signer."""
+    """Everything an endpoint needs: settings, records, the clock, webhooks, limits and faults."""
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.state = SandboxState(
-            pending_seconds=config.pending_seconds, running_seconds=config.running_seconds
-        )
+        self.faults = FaultControl(config.initial_faults(), config.seed)
+        self.stats = Stats()
+        self.limiter = RateLimiter()
+        self.clock = Scheduler()
         self.signer = UrlSigner(config.url_ttl_seconds)
+        self.state = SandboxState(
+            on_execution_finished=self._execution_finished,
+            on_upload_completed=self._upload_completed,
+        )
+        self.webhooks = WebhookHub(
+            scheduler=self.clock,
+            stats=self.stats,
+            faults=self.faults,
+            timeout_seconds=config.webhook_timeout_seconds,
+            retry_base_seconds=config.webhook_retry_base_seconds,
+            max_attempts=config.webhook_max_attempts,
+        )
+        # Where signed URLs in webhook payloads point (there is no request to take it from);
+        # the server sets it once it knows its port.
+        self.public_url = config.public_url or f"http://{config.host}:{config.port}"
+
+    def start_execution(
+        self, tool_type: str, job: GenerateImageJob | ImageToolJob, plan: ExecutionPlan
+    ) -> Execution:
+        execution = self.state.create_execution(tool_type, job, plan)
+        self.stats.count("executions", tool_type)
+        # Read it when it is due to end, so that the end is noticed even if nobody polls.
+        self.clock.call_at(execution.ends_at, partial(self._look_at, execution.execution_id))
+        return execution
+
+    def check_rate_limit(self, api_key: str, group: str) -> Verdict:
+        faults = self.faults.current
+        return self.limiter.check(
+            api_key, group, faults.rate_limits[group], faults.rate_limit_window_seconds
+        )
+
+    def reset(self) -> None:
+        """Forget all records, endpoints, counters and windows; faults back to their start."""
+        self.webhooks.clear()
+        self.state.clear()
+        self.limiter.clear()
+        self.stats.clear()
+        self.faults.reset()
+
+    def close(self) -> None:
+        self.clock.close()
+        self.webhooks.close()
+
+    # The state calls these with its lock held: they only book work on the clock.
+
+    def _execution_finished(self, execution_id: str) -> None:
+        self.clock.call_at(0, partial(self._announce_execution, execution_id))
+
+    def _upload_completed(self, file_id: str) -> None:
+        self.clock.call_at(0, partial(self._announce_upload, file_id))
+
+    def _look_at(self, execution_id: str) -> None:
+        try:
+            self.state.get_execution(execution_id)
+        except ApiError:
+            pass  # forgotten in a reset
+
+    def _announce_execution(self, execution_id: str) -> None:
+        try:
+            execution = self.state.get_execution(execution_id)
+            files = self.state.execution_files(execution)
+        except ApiError:
+            return
+        event = f"tool_execution.{execution.status}"
+        payload: dict[str, Any] = {
+            "event": event,
+            "occurredAt": iso(execution.finished_at or time.time()),
+            "toolExecutionId": execution.execution_id,
+            "toolType": execution.tool_type,
+        }
+        if execution.status == "succeeded":
+            payload["results"] = [
+                {
+                    "fileId": stored.file_id,
+                    "type": stored.type,
+                    "file": file_object(self, stored, sign_for=self.public_url),
+                }
+                for stored in files
+            ]
+        elif execution.status == "failed":
+            payload["error"] = execution.error
+        self.webhooks.publish(event, payload)
+
+    def _announce_upload(self, file_id: str) -> None:
+        try:
+            stored = self.state.get_file(file_id)
+        except ApiError:
+            return
+        event = "file.upload.completed"
+        # VideoGen documents only the tool_execution payload; this one follows its pattern.
+        payload = {
+            "event": event,
+            "occurredAt": iso(time.time()),
+            "fileId": stored.file_id,
+            "file": file_object(self, stored, sign_for=self.public_url),
+        }
+        self.webhooks.publish(event, payload)
 
 
 # -- tools -------------------------------------------------------------------
@@ -68,23 +186,15 @@ class GenerateImageParams:
     is_output_temporary: bool = False
 
 
-@router.route("POST", "/v1/tools/generate-image")
+@router.route("POST", "/v1/tools/generate-image", group="tools")
 def generate_image(app: Sandbox, request: Request) -> Response:
     params = parse_generate_image(request.json())
-    if params.watermark_mode == "NONE" and not app.config.production_addon:
-        raise forbidden(
-            "production_addon_required",
-            "watermarkMode NONE needs the Production add-on, which this account does not have; "
-            "use AUTO or VIDEO_GEN.",
-        )
+    watermark = _watermark(app, params.watermark_mode)
     size = images.output_size(*params.aspect_ratio)
     layers = [
         _reference_layer(app, f"imageFileIds[{position}]", file_id, size)
         for position, file_id in enumerate(params.image_file_ids)
     ]
-    watermark = params.watermark_mode == "VIDEO_GEN" or (
-        params.watermark_mode == "AUTO" and not app.config.production_addon
-    )
     job = GenerateImageJob(
         prompt=params.prompt,
         size=size,
@@ -93,12 +203,24 @@ def generate_image(app: Sandbox, request: Request) -> Response:
         is_output_temporary=params.is_output_temporary,
         reference=images.blend_references(layers) if layers else None,
     )
-    execution = app.state.create_execution("GENERATE_IMAGE", job)
+    execution = app.start_execution("GENERATE_IMAGE", job, app.faults.plan_execution())
     return json_response(202, {"toolExecutionId": execution.execution_id})
 
 
-def _reference_layer(app: Sandbox, field: str, file_id: str, size: tuple[int, int]) -> Image.Image:
-    """A reference image decoded and fitted to `size`; a 400 naming `field` if it is unusable."""
+def _watermark(app: Sandbox, mode: str) -> bool:
+    """Whether results carry the watermark; a 403 for NONE without the Production add-on."""
+    addon = app.faults.current.production_addon  # switchable at run time
+    if mode == "NONE" and not addon:
+        raise forbidden(
+            "production_addon_required",
+            "watermarkMode NONE needs the Production add-on, which this account does not have; "
+            "use AUTO or VIDEO_GEN.",
+        )
+    return mode == "VIDEO_GEN" or (mode == "AUTO" and not addon)
+
+
+def _usable_file(app: Sandbox, field: str, file_id: str) -> StoredFile:
+    """The file named by `field`, uploaded and not archived; else a 400 naming `field`."""
     try:
         stored = app.state.get_file(file_id)
     except ApiError:
@@ -109,6 +231,12 @@ def _reference_layer(app: Sandbox, field: str, file_id: str, size: tuple[int, in
         )
     if stored.archived:
         raise invalid_parameters(f"{field}: file {file_id} is archived.")
+    return stored
+
+
+def _reference_layer(app: Sandbox, field: str, file_id: str, size: tuple[int, int]) -> Image.Image:
+    """A reference image decoded and fitted to `size`; a 400 naming `field` if it is unusable."""
+    _usable_file(app, field, file_id)
     content, _ = app.state.file_content(file_id)
     try:
         return images.decode_reference(content, size)
@@ -117,7 +245,7 @@ def _reference_layer(app: Sandbox, field: str, file_id: str, size: tuple[int, in
 
 
 def parse_generate_image(body: Any) -> GenerateImageParams:
-    fields = _object_fields(
+    fields = object_fields(
         body,
         required={"prompt"},
         optional={
@@ -156,25 +284,36 @@ def parse_generate_image(body: Any) -> GenerateImageParams:
     if (ratio := fields.get("aspectRatio")) is not None:
         params = replace(params, aspect_ratio=_parse_aspect_ratio(ratio))
 
-    if (mode := fields.get("watermarkMode")) is not None:
-        if mode not in WATERMARK_MODES:
-            raise invalid_parameters(
-                f"watermarkMode must be one of {', '.join(WATERMARK_MODES)}, not {mode!r}."
-            )
-        params = replace(params, watermark_mode=mode)
+    params = replace(params, watermark_mode=_watermark_mode(fields))
 
     if (count := fields.get("numResults")) is not None:
-        if not _is_int(count) or not 1 <= count <= MAX_RESULTS:
+        if not is_int(count) or not 1 <= count <= MAX_RESULTS:
             raise invalid_parameters(
                 f"numResults must be an integer from 1 to {MAX_RESULTS}, not {count!r}."
             )
         params = replace(params, num_results=count)
 
-    if (temporary := fields.get("isOutputTemporary")) is not None:
-        if not isinstance(temporary, bool):
-            raise invalid_parameters(f"isOutputTemporary must be true or false, not {temporary!r}.")
-        params = replace(params, is_output_temporary=temporary)
-    return params
+    return replace(params, is_output_temporary=_is_output_temporary(fields))
+
+
+def _watermark_mode(fields: dict[str, Any]) -> str:
+    mode = fields.get("watermarkMode")
+    if mode is None:
+        return "AUTO"
+    if mode not in WATERMARK_MODES:
+        raise invalid_parameters(
+            f"watermarkMode must be one of {', '.join(WATERMARK_MODES)}, not {mode!r}."
+        )
+    return mode
+
+
+def _is_output_temporary(fields: dict[str, Any]) -> bool:
+    temporary = fields.get("isOutputTemporary")
+    if temporary is None:
+        return False
+    if not isinstance(temporary, bool):
+        raise invalid_parameters(f"isOutputTemporary must be true or false, not {temporary!r}.")
+    return temporary
 
 
 def _parse_aspect_ratio(ratio: Any) -> tuple[int, int]:
@@ -183,28 +322,98 @@ def _parse_aspect_ratio(ratio: Any) -> tuple[int, int]:
         raise invalid_parameters(f"{shape}, not {ratio!r}.")
     for name in ("width", "height"):
         value = ratio[name]
-        if not _is_int(value) or not 1 <= value <= MAX_RATIO_TERM:
+        if not is_int(value) or not 1 <= value <= MAX_RATIO_TERM:
             raise invalid_parameters(f"{shape}; aspectRatio.{name} is {value!r}.")
     return ratio["width"], ratio["height"]
 
 
-@router.route("GET", "/v1/tools/executions")
+@dataclass(frozen=True)
+class ImageToolParams:
+    image_file_id: str
+    watermark_mode: str = "AUTO"
+    is_output_temporary: bool = False
+
+
+def parse_image_tool(body: Any) -> ImageToolParams:
+    # The SDK passes bodies through unnamed; `imageFileId` follows the video tools' `videoFileId`.
+    fields = object_fields(
+        body, required={"imageFileId"}, optional={"watermarkMode", "isOutputTemporary"}
+    )
+    file_id = fields["imageFileId"]
+    if not isinstance(file_id, str) or not file_id.startswith(FILE_PREFIX):
+        raise invalid_parameters(f"imageFileId must be a file id starting with {FILE_PREFIX}.")
+    return ImageToolParams(file_id, _watermark_mode(fields), _is_output_temporary(fields))
+
+
+def start_image_tool(app: Sandbox, request: Request, tool_type: str) -> Response:
+    """Upscale, remove the background of, or vectorize one image; one result file.
+
+    The source's record is checked now (a 400, as for generate-image's
+    references); its bytes only when the work runs, as a remote worker would:
+    an undecodable or oversized source makes the execution fail.
+    """
+    params = parse_image_tool(request.json())
+    watermark = _watermark(app, params.watermark_mode)
+    stored = _usable_file(app, "imageFileId", params.image_file_id)
+    if stored.type != "IMAGE":
+        raise invalid_parameters(
+            f"imageFileId: file {stored.file_id} is of type {stored.type}, not IMAGE."
+        )
+    plan = app.faults.plan_execution()
+    if (problem := _source_problem(app, tool_type, stored)) is not None:
+        plan = replace(plan, error=problem, fail_at=0.0)  # fails as soon as it starts running
+    job = ImageToolJob(
+        source_file_id=stored.file_id,
+        source_name=stored.display_name,
+        watermark=watermark,
+        is_output_temporary=params.is_output_temporary,
+    )
+    execution = app.start_execution(tool_type, job, plan)
+    return json_response(202, {"toolExecutionId": execution.execution_id})
+
+
+def _source_problem(app: Sandbox, tool_type: str, stored: StoredFile) -> dict[str, str] | None:
+    """The error an execution on this source will fail with, or None if the source is fine."""
+    if not stored.is_image:
+        return {
+            "message": f"The source file {stored.file_id} is not an image that can be decoded.",
+            "code": "invalid_source_image",
+        }
+    if tool_type == "UPSCALE_IMAGE":
+        size = image_tools.image_size(app.state.file_content(stored.file_id)[0])
+        if size is not None and max(size) > image_tools.MAX_UPSCALE_SIDE:
+            return {
+                "message": f"The source image is {size[0]}x{size[1]}; upscaling takes images "
+                f"of at most {image_tools.MAX_UPSCALE_SIDE} px a side.",
+                "code": "image_too_large",
+            }
+    return None
+
+
+for _path, _tool_type in IMAGE_TOOLS.items():
+    router.route("POST", f"/v1/tools/{_path}", group="tools")(
+        partial(start_image_tool, tool_type=_tool_type)
+    )
+
+
+@router.route("GET", "/v1/tools/executions", group="executions")
 def list_tool_executions(app: Sandbox, request: Request) -> Response:
-    _parse_bool_query(request, "selfOnly")  # every execution is the caller's: there is one API key
-    limit = _parse_limit(request)
-    before = _decode_cursor(request.query("cursor"), "exec")
+    # Every execution is the caller's: there is one API key. No toolType filter: the SDK has none.
+    parse_bool_query(request, "selfOnly")
+    limit = parse_limit(request)
+    before = decode_cursor(request.query("cursor"), "exec")
     executions, next_seq = app.state.list_executions(limit, before)
     items = [execution_object(app, execution) for execution in executions]
-    return json_response(200, {"items": items, "nextCursor": _encode_cursor("exec", next_seq)})
+    return json_response(200, {"items": items, "nextCursor": encode_cursor("exec", next_seq)})
 
 
-@router.route("GET", "/v1/tools/executions/{execution_id}")
+@router.route("GET", "/v1/tools/executions/{execution_id}", group="executions")
 def get_tool_execution(app: Sandbox, request: Request) -> Response:
     execution = app.state.get_execution(_execution_id(request))
     return json_response(200, execution_object(app, execution))
 
 
-@router.route("POST", "/v1/tools/executions/{execution_id}/cancel")
+@router.route("POST", "/v1/tools/executions/{execution_id}/cancel", group="executions")
 def cancel_tool_execution(app: Sandbox, request: Request) -> Response:
     execution = app.state.cancel_execution(_execution_id(request))
     return json_response(200, execution_object(app, execution))
@@ -223,17 +432,17 @@ def execution_object(app: Sandbox, execution: Execution) -> dict[str, Any]:
         "progressPercentage": execution.progress,
         "attemptIndex": 0,
         "results": results,
-        "error": None,
-        "createdAt": _iso(execution.created_at),
+        "error": execution.error,
+        "createdAt": iso(execution.created_at),
     }
 
 
 # -- files -------------------------------------------------------------------
 
 
-@router.route("POST", "/v1/files/upload")
+@router.route("POST", "/v1/files/upload", group="files")
 def create_file_upload(app: Sandbox, request: Request) -> Response:
-    fields = _object_fields(
+    fields = object_fields(
         request.json(), required={"displayName"}, optional={"type", "isTemporary"}
     )
     display_name = fields["displayName"]
@@ -257,30 +466,30 @@ def create_file_upload(app: Sandbox, request: Request) -> Response:
     )
 
 
-@router.route("GET", "/v1/files")
+@router.route("GET", "/v1/files", group="files")
 def list_files(app: Sandbox, request: Request) -> Response:
     # Export and project files do not exist here; the flags are only checked.
-    _parse_bool_query(request, "includeExportFiles")
-    _parse_bool_query(request, "includeProjectFiles")
-    limit = _parse_limit(request)
-    before = _decode_cursor(request.query("cursor"), "file")
+    parse_bool_query(request, "includeExportFiles")
+    parse_bool_query(request, "includeProjectFiles")
+    limit = parse_limit(request)
+    before = decode_cursor(request.query("cursor"), "file")
     files, next_seq = app.state.list_files(limit, before)
     items = [file_object(app, stored) for stored in files]
-    return json_response(200, {"items": items, "nextCursor": _encode_cursor("file", next_seq)})
+    return json_response(200, {"items": items, "nextCursor": encode_cursor("file", next_seq)})
 
 
-@router.route("GET", "/v1/files/{file_id}")
+@router.route("GET", "/v1/files/{file_id}", group="files")
 def get_file(app: Sandbox, request: Request) -> Response:
     return json_response(200, file_object(app, app.state.get_file(_file_id(request))))
 
 
-@router.route("POST", "/v1/files/{file_id}/hydrate")
+@router.route("POST", "/v1/files/{file_id}/hydrate", group="files")
 def hydrate_file(app: Sandbox, request: Request) -> Response:
     stored = app.state.get_file(_file_id(request))
     return json_response(200, file_object(app, stored, sign_for=request.base_url))
 
 
-@router.route("POST", "/v1/files/{file_id}/archive")
+@router.route("POST", "/v1/files/{file_id}/archive", group="files")
 def archive_file(app: Sandbox, request: Request) -> Response:
     return json_response(200, file_object(app, app.state.archive_file(_file_id(request))))
 
@@ -307,7 +516,7 @@ def file_object(app: Sandbox, stored: StoredFile, sign_for: str | None = None) -
         "type": stored.type,
         "scope": "USER",
         "displayName": stored.display_name,
-        "createdAt": _iso(stored.created_at),
+        "createdAt": iso(stored.created_at),
         "downloadSource": source(uploaded, "download"),
         "previewSource": source(previewable, "download"),
         "thumbnailSource": source(previewable, "thumbnail"),
@@ -319,7 +528,11 @@ def file_object(app: Sandbox, stored: StoredFile, sign_for: str | None = None) -
 
 
 @router.route(
-    "PUT", "/_storage/upload/{file_id}", authenticated=False, max_body_bytes=MAX_UPLOAD_BYTES
+    "PUT",
+    "/_storage/upload/{file_id}",
+    authenticated=False,
+    max_body_bytes=MAX_UPLOAD_BYTES,
+    group="storage",
 )
 def storage_upload(app: Sandbox, request: Request) -> Response:
     file_id = _verified_storage_file_id(app, request, "upload")
@@ -328,20 +541,31 @@ def storage_upload(app: Sandbox, request: Request) -> Response:
     return Response(200, headers={"ETag": f'"{hashlib.md5(request.body).hexdigest()}"'})
 
 
-@router.route("GET", "/_storage/download/{file_id}", authenticated=False)
+@router.route("GET", "/_storage/download/{file_id}", authenticated=False, group="storage")
 def storage_download(app: Sandbox, request: Request) -> Response:
     content, content_type = app.state.file_content(
         _verified_storage_file_id(app, request, "download")
     )
-    return Response(200, content, content_type)
+    return _shaped_download(app, content, content_type)
 
 
-@router.route("GET", "/_storage/thumbnail/{file_id}", authenticated=False)
+@router.route("GET", "/_storage/thumbnail/{file_id}", authenticated=False, group="storage")
 def storage_thumbnail(app: Sandbox, request: Request) -> Response:
+    thumbnail = app.state.file_thumbnail(_verified_storage_file_id(app, request, "thumbnail"))
+    return _shaped_download(app, thumbnail, "image/png")
+
+
+def _shaped_download(app: Sandbox, content: bytes, content_type: str) -> Response:
+    """The bytes, throttled or cut off part-way if a download fault says so."""
+    bytes_per_second, truncate_after = app.faults.download_shaping(len(content))
+    if truncate_after is not None:
+        app.stats.count("injected", "truncated_download")
     return Response(
         200,
-        app.state.file_thumbnail(_verified_storage_file_id(app, request, "thumbnail")),
-        "image/png",
+        content,
+        content_type,
+        bytes_per_second=bytes_per_second,
+        truncate_after=truncate_after,
     )
 
 
@@ -366,21 +590,6 @@ def _verified_storage_file_id(app: Sandbox, request: Request, action: str) -> st
 # -- helpers -----------------------------------------------------------------
 
 
-def _object_fields(body: Any, *, required: set[str], optional: set[str]) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise invalid_parameters("The request body must be a JSON object.")
-    if unknown := sorted(set(body) - required - optional):
-        raise invalid_parameters(f"Unknown field(s): {', '.join(unknown)}.")
-    if missing := sorted(name for name in required if name not in body):
-        raise invalid_parameters(f"Missing required field(s): {', '.join(missing)}.")
-    return body
-
-
-def _is_int(value: Any) -> bool:
-    # JSON true/false arrive as bool, which is a subclass of int.
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _execution_id(request: Request) -> str:
     execution_id = request.path_params["execution_id"]
     if not execution_id.startswith(EXECUTION_PREFIX):
@@ -395,52 +604,3 @@ def _file_id(request: Request) -> str:
     if not file_id.startswith(FILE_PREFIX):
         raise invalid_id(f"{file_id!r} is not a file id: those start with {FILE_PREFIX}.")
     return file_id
-
-
-def _parse_limit(request: Request) -> int:
-    raw = request.query("limit")
-    if raw is None:
-        return DEFAULT_PAGE_SIZE
-    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise invalid_parameters(
-            f"limit must be an integer from 1 to {MAX_PAGE_SIZE}, not {raw!r}."
-        )
-    return int(raw)
-
-
-def _parse_bool_query(request: Request, name: str) -> bool | None:
-    raw = request.query(name)
-    if raw is None:
-        return None
-    if raw not in ("true", "false"):
-        raise invalid_parameters(f"{name} must be true or false, not {raw!r}.")
-    return raw == "true"
-
-
-# Cursors are opaque to clients; inside they name the kind of list and the seq to continue below.
-def _encode_cursor(kind: str, seq: int | None) -> str | None:
-    if seq is None:
-        return None
-    return base64.urlsafe_b64encode(f"{kind}:{seq}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None, kind: str) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        decoded_kind, seq = (
-            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
-        )
-        if decoded_kind == kind:
-            return int(seq)
-    except ValueError:
-        pass
-    raise invalid_parameters(f"cursor {cursor!r} is not a cursor this list returned.")
-
-
-def _iso(timestamp: float) -> str:
-    return (
-        datetime.fromtimestamp(timestamp, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )

@@ -4,6 +4,10 @@ Each flag ``--some-flag`` has an environment twin ``VIDEOGEN_SANDBOX_SOME_FLAG``
 a flag given on the command line wins over the environment, which wins over
 the defaults below. The API key is also read from ``VIDEOGEN_SANDBOX_KEY``,
 the name the rest of Studio uses.
+
+The settings from ``--pending-seconds`` on down to the webhook faults are only
+starting values: they make the first `Faults` (faults.py), which
+``/_admin/faults`` then changes at run time under the same names.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import argparse
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+
+from .faults import Faults, parse_group_text, parse_statuses_text
+from .ratelimit import PROFILES
 
 ENV_PREFIX = "VIDEOGEN_SANDBOX_"
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -31,6 +38,40 @@ class SandboxConfig:
     production_addon: bool = False
     # Lifetime of signed upload and download URLs.
     url_ttl_seconds: float = 300.0
+    # Base URL of signed URLs in webhook payloads; empty: http://<host>:<port> as bound.
+    public_url: str = ""
+    # Token for /_admin/*; empty: the API key opens them.
+    admin_token: str = ""
+    # Seed of the one random.Random behind every injected fault.
+    seed: int = 0
+
+    # Rate limits: a profile's numbers, then per-group overrides ("tools=5,files=20" or "5").
+    rate_limit_profile: str = "default"
+    rate_limits: str = ""
+    rate_limit_window_seconds: float = 0.0  # 0: the profile's window
+
+    # Webhook delivery.
+    webhook_timeout_seconds: float = 15.0
+    webhook_retry_base_seconds: float = 0.5
+    webhook_max_attempts: int = 5
+
+    # Faults, as starting values (see faults.py for each).
+    execution_failure_share: float = 0.0
+    execution_failure_code: str = "generation_failed"
+    execution_failure_message: str = "The model could not render this prompt."
+    latency_ms: str = ""  # "200" for every group, or "tools=200,storage=50"
+    latency_jitter_ms: str = ""
+    server_error_share: str = ""
+    server_error_statuses: str = "500,502,503"
+    server_error_after_handling_share: float = 0.0
+    rate_limited_share: str = ""
+    rate_limited_retry_after: int = 1
+    download_bytes_per_second: int = 0
+    truncated_download_share: float = 0.0
+    truncated_download_fraction: float = 0.5
+    webhook_drop_share: float = 0.0
+    webhook_delay_seconds: float = 0.0
+    webhook_duplicate_share: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -40,6 +81,62 @@ class SandboxConfig:
         for name in ("pending_seconds", "running_seconds", "url_ttl_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if self.rate_limit_profile not in PROFILES:
+            raise ValueError(
+                f"rate_limit_profile must be one of {', '.join(PROFILES)}, "
+                f"not {self.rate_limit_profile!r}"
+            )
+        if self.webhook_timeout_seconds <= 0 or self.webhook_retry_base_seconds < 0:
+            raise ValueError("webhook timeout must be positive and the retry base not negative")
+        if self.webhook_max_attempts < 1:
+            raise ValueError("webhook_max_attempts must be at least 1")
+        self.initial_faults()  # the fault settings are checked there
+
+    def initial_faults(self) -> Faults:
+        """The faults this configuration starts with; ValueError names a bad setting."""
+        profile = PROFILES[self.rate_limit_profile]
+        simple = {
+            name: getattr(self, name)
+            for name in (
+                "pending_seconds",
+                "running_seconds",
+                "production_addon",
+                "execution_failure_share",
+                "execution_failure_code",
+                "execution_failure_message",
+                "server_error_after_handling_share",
+                "rate_limited_retry_after",
+                "download_bytes_per_second",
+                "truncated_download_share",
+                "truncated_download_fraction",
+                "webhook_drop_share",
+                "webhook_delay_seconds",
+                "webhook_duplicate_share",
+            )
+        }
+        grouped = {
+            name: parse_group_text(name, getattr(self, name))
+            for name in (
+                "latency_ms",
+                "latency_jitter_ms",
+                "server_error_share",
+                "rate_limited_share",
+                "rate_limits",
+            )
+        }
+        faults = Faults().merge(
+            {
+                **simple,
+                "server_error_statuses": parse_statuses_text(
+                    "server_error_statuses", self.server_error_statuses
+                ),
+                "rate_limits": dict(profile.limits),
+                "rate_limit_window_seconds": self.rate_limit_window_seconds
+                or profile.window_seconds,
+            }
+        )
+        # The profile first, so that rate_limits overrides only the groups it names.
+        return faults.merge({name: value for name, value in grouped.items() if value is not None})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxConfig:
@@ -78,46 +175,143 @@ def _parse(name: str, type_name: object, raw: str) -> object:
 def build_parser(defaults: SandboxConfig) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m studio.sandbox",
-        description="A local, in-memory server that speaks the VideoGen API.",
-        epilog=f"Every flag can also be set as {ENV_PREFIX}<FLAG> in the environment.",
+        description="A local, in-memory server that speaks the VideoGen API: image tools, "
+        "executions, files, webhooks, with rate limits and injectable faults.",
+        epilog=f"Every flag can also be set as {ENV_PREFIX}<FLAG> in the environment "
+        f"(--latency-ms is {ENV_PREFIX}LATENCY_MS). The settings from --pending-seconds on are "
+        "starting values: GET/POST /_admin/faults shows and changes them at run time under "
+        "the flag's name with underscores; GET /_admin/stats counts executions, requests and "
+        "webhook deliveries; POST /_admin/reset forgets everything. GROUP maps take one number "
+        "for every group or e.g. 'tools=200,files=50'; groups: tools, executions, files, "
+        "webhooks, storage (storage: the signed upload/download URLs).",
     )
-    parser.add_argument(
-        "--host", default=defaults.host, help="interface to bind (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=defaults.port,
-        help="port to bind, 0 for any (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--api-key",
-        default=defaults.api_key,
-        help="the one API key accepted (also VIDEOGEN_SANDBOX_KEY)",
-    )
-    parser.add_argument(
-        "--pending-seconds",
-        type=float,
-        default=defaults.pending_seconds,
-        help="time an execution stays pending (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--running-seconds",
-        type=float,
-        default=defaults.running_seconds,
-        help="time an execution then stays running (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--production-addon",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.production_addon,
-        help="act as an account with the Production add-on, which allows watermarkMode NONE",
-    )
-    parser.add_argument(
+
+    def add(group: argparse._ArgumentGroup, flag: str, help: str, **options: object) -> None:
+        name = flag.removeprefix("--").replace("-", "_")
+        if "action" not in options and "type" not in options:
+            options["type"] = type(getattr(defaults, name))
+        group.add_argument(flag, default=getattr(defaults, name), help=help, **options)
+
+    server = parser.add_argument_group("server")
+    add(server, "--host", "interface to bind (default: %(default)s)")
+    add(server, "--port", "port to bind, 0 for any (default: %(default)s)")
+    add(server, "--api-key", "the one API key accepted (also VIDEOGEN_SANDBOX_KEY)")
+    add(
+        server,
         "--url-ttl-seconds",
-        type=float,
-        default=defaults.url_ttl_seconds,
-        help="lifetime of signed upload/download URLs (default: %(default)s)",
+        "lifetime of signed upload/download URLs (default: %(default)s)",
+    )
+    add(
+        server,
+        "--public-url",
+        "base URL of signed URLs in webhook payloads (default: http://HOST:PORT as bound)",
+    )
+    add(
+        server,
+        "--admin-token",
+        "bearer token for /_admin/* (default: the API key opens them)",
+    )
+    add(server, "--seed", "seed of the randomness behind injected faults (default: %(default)s)")
+
+    limits = parser.add_argument_group("rate limits (per API key, per endpoint group, per window)")
+    limits.add_argument(
+        "--rate-limit-profile",
+        "--profile",
+        choices=sorted(PROFILES),
+        metavar="{" + ",".join(sorted(PROFILES)) + "}",
+        default=defaults.rate_limit_profile,
+        help="starting numbers: "
+        + "; ".join(
+            f"{name}: {', '.join(f'{g}={n}' for g, n in profile.limits.items())} "
+            f"per {profile.window_seconds:g}s"
+            for name, profile in PROFILES.items()
+        )
+        + " (default: %(default)s)",
+    )
+    add(limits, "--rate-limits", "GROUP map of requests per window, over the profile's")
+    add(limits, "--rate-limit-window-seconds", "the window, 0 for the profile's (default: 0)")
+
+    webhooks = parser.add_argument_group("webhook delivery")
+    add(webhooks, "--webhook-timeout-seconds", "timeout of one attempt (default: %(default)s)")
+    add(
+        webhooks,
+        "--webhook-retry-base-seconds",
+        "wait before the first retry, doubled for each next one (default: %(default)s)",
+    )
+    add(webhooks, "--webhook-max-attempts", "attempts per delivery (default: %(default)s)")
+
+    executions = parser.add_argument_group("executions and account (changeable at run time)")
+    add(executions, "--pending-seconds", "time an execution stays pending (default: %(default)s)")
+    add(
+        executions,
+        "--running-seconds",
+        "time an execution then stays running (default: %(default)s)",
+    )
+    add(
+        executions,
+        "--production-addon",
+        "act as an account with the Production add-on, which allows watermarkMode NONE",
+        action=argparse.BooleanOptionalAction,
+    )
+    add(
+        executions,
+        "--execution-failure-share",
+        "share of executions that fail (0-1) (default: %(default)s)",
+    )
+    add(executions, "--execution-failure-code", "their error code (default: %(default)s)")
+    add(executions, "--execution-failure-message", "their error message (default: %(default)s)")
+
+    faults = parser.add_argument_group("request faults (changeable at run time)")
+    add(faults, "--latency-ms", "GROUP map of added latency in ms")
+    add(faults, "--latency-jitter-ms", "GROUP map of a further random 0..N ms")
+    add(faults, "--server-error-share", "GROUP map of the share of requests answered 5xx")
+    add(
+        faults,
+        "--server-error-statuses",
+        "the 5xx statuses to pick from, of 500,502,503,504 (default: %(default)s)",
+    )
+    add(
+        faults,
+        "--server-error-after-handling-share",
+        "share of those 5xx given after the request was carried out (default: %(default)s)",
+    )
+    add(
+        faults,
+        "--rate-limited-share",
+        "GROUP map (not storage) of the share answered 429 beyond the limits",
+    )
+    add(
+        faults,
+        "--rate-limited-retry-after",
+        "their Retry-After in seconds (default: %(default)s)",
+    )
+    add(
+        faults,
+        "--download-bytes-per-second",
+        "throttle of storage downloads, 0 for none (default: %(default)s)",
+    )
+    add(
+        faults,
+        "--truncated-download-share",
+        "share of downloads cut off part-way (default: %(default)s)",
+    )
+    add(
+        faults,
+        "--truncated-download-fraction",
+        "the part of the body sent before the cut (default: %(default)s)",
+    )
+
+    hooks = parser.add_argument_group("webhook faults (changeable at run time)")
+    add(hooks, "--webhook-drop-share", "share of deliveries never sent (default: %(default)s)")
+    add(
+        hooks,
+        "--webhook-delay-seconds",
+        "extra wait before each delivery (default: %(default)s)",
+    )
+    add(
+        hooks,
+        "--webhook-duplicate-share",
+        "share of deliveries sent twice, same webhook-id (default: %(default)s)",
     )
     return parser
 

@@ -3,6 +3,10 @@
 Every answer carries an ``x-request-id`` header, and every failure is the
 JSON body ``{"message", "code"}``, as from the real API. One log line per
 request goes to the ``studio.sandbox`` logger.
+
+A request goes: route, API key (or admin token), rate limit of its group,
+injected latency and errors of its group (faults.py), then the endpoint.
+Rate-limit headers go on every answer of a limited group, errors included.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ import hmac
 import logging
 import secrets
 import signal
+import socket
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from . import admin, webhooks_api  # noqa: F401 - their endpoints register on the router
 from .api import Sandbox, router
 from .config import SandboxConfig
 from .errors import ApiError
+from .faults import API_GROUPS, RequestFault
 from .web import Request, Response, Route, error_response
 
 logger = logging.getLogger("studio.sandbox")
@@ -31,12 +39,22 @@ class SandboxServer(ThreadingHTTPServer):
 
     def __init__(self, config: SandboxConfig) -> None:
         self.app = Sandbox(config)
+        # On a failed bind, TCPServer calls server_close, which closes the app too.
         super().__init__((config.host, config.port), SandboxRequestHandler)
+        if not config.public_url:
+            host = self.server_address[0]
+            # A wildcard address is no place to send anyone: name this machine instead.
+            host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+            self.app.public_url = f"http://{host}:{self.server_address[1]}"
 
     @property
     def base_url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.app.close()
 
     def stop(self) -> None:
         """Stop serving (when running in another thread) and release the socket."""
@@ -52,6 +70,12 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     # Whether this request's body was consumed; if not, the connection cannot be reused.
     _body_read = False
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; with Nagle's algorithm the body would
+        # wait for the client's delayed ACK of the headers, some 40 ms a request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_GET(self) -> None:
         self._handle()
 
@@ -62,10 +86,19 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         request_id = "req_" + secrets.token_hex(12)
         path, _, query_string = self.path.partition("?")
         self._body_read = False
+        app = self.server.app
+        limit_headers: dict[str, str] = {}
         try:
             route, path_params = router.match(self.command, path)
-            if route.authenticated:
-                self._authenticate()
+            app.stats.count("requests", f"{route.method} {route.template}")
+            if route.admin:
+                self._authenticate_admin()
+            elif route.authenticated:
+                api_key = self._authenticate()
+                if route.group in API_GROUPS:
+                    limit_headers = self._check_rate_limit(api_key, route.group)
+            fault = app.faults.request_fault(route.group)
+            self._inject_before(fault)
             request = Request(
                 method=self.command,
                 path=path,
@@ -75,7 +108,9 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 base_url=self._base_url(),
                 path_params=path_params,
             )
-            response = route.handler(self.server.app, request)
+            response = route.handler(app, request)
+            if fault.error is not None and fault.after_handling:
+                response = error_response(fault.error)  # the work is done, the answer lost
         except ApiError as error:
             response = error_response(error)
         except Exception:
@@ -87,6 +122,9 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                     f"The sandbox failed on this request; its log has {request_id}.",
                 )
             )
+        if limit_headers:
+            response = replace(response, headers={**limit_headers, **response.headers})
+        app.stats.count("responses", str(response.status))
         self._send(response, request_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
         # The query string is left out: it holds the signatures of storage URLs.
@@ -100,12 +138,41 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             request_id,
         )
 
+    def _check_rate_limit(self, api_key: str, group: str) -> dict[str, str]:
+        """The group's rate-limit headers; a 429 carrying them when over the limit."""
+        verdict = self.server.app.check_rate_limit(api_key, group)
+        headers = verdict.headers()
+        if not verdict.allowed:
+            self.server.app.stats.count("injected", "rate_limit_exceeded")
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Rate limit of {verdict.limit} requests per window exceeded for {group} "
+                f"endpoints; retry after {verdict.retry_after} s.",
+                {**headers, "Retry-After": str(verdict.retry_after)},
+            )
+        return headers
+
+    def _inject_before(self, fault: RequestFault) -> None:
+        """Sleep the injected latency; raise an injected error meant to come before handling."""
+        stats = self.server.app.stats
+        if fault.delay_seconds > 0:
+            stats.count("injected", "latency")
+            time.sleep(fault.delay_seconds)
+        if fault.error is None:
+            return
+        kind = "rate_limited" if fault.error.status == 429 else "server_error"
+        stats.count("injected", kind + ("_after_handling" if fault.after_handling else ""))
+        if not fault.after_handling:
+            raise fault.error
+
     def _base_url(self) -> str:
         # The address the client used, so signed URLs work through port mappings and proxies.
         host = self.headers.get("Host")
         return f"http://{host}" if host else self.server.base_url
 
-    def _authenticate(self) -> None:
+    def _authenticate(self, expected: str | None = None) -> str:
+        """The API key sent (checked against `expected`, by default the sandbox's key)."""
         scheme, _, key = (self.headers.get("Authorization") or "").strip().partition(" ")
         key = key.strip()
         challenge = {"WWW-Authenticate": 'Bearer realm="VideoGen sandbox"'}
@@ -116,11 +183,16 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 "No API key was sent: use the header 'Authorization: Bearer <api key>'.",
                 challenge,
             )
-        expected = self.server.app.config.api_key
+        expected = expected or self.server.app.config.api_key
         if scheme.lower() != "bearer" or not hmac.compare_digest(key.encode(), expected.encode()):
             raise ApiError(
                 401, "invalid_api_key", "The API key is not valid for this account.", challenge
             )
+        return key
+
+    def _authenticate_admin(self) -> None:
+        # With an admin token, the API key alone cannot change faults.
+        self._authenticate(self.server.app.config.admin_token or None)
 
     def _read_body(self, route: Route) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -163,15 +235,34 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             self.send_header("x-request-id", request_id)
             if response.content_type:
                 self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
+            if response.status != 204:  # a 204 has neither body nor length
+                self.send_header("Content-Length", str(len(response.body)))
             for name, value in response.headers.items():
                 self.send_header(name, value)
             if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(response.body)
+            if response.status != 204:
+                self._write_body(response)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client left; nothing to tell it
+
+    def _write_body(self, response: Response) -> None:
+        body = response.body
+        if response.truncate_after is not None:
+            body = body[: response.truncate_after]
+            # Closing after fewer bytes than Content-Length announced: the client sees the break.
+            self.close_connection = True
+        rate = response.bytes_per_second
+        if not rate:
+            self.wfile.write(body)
+            return
+        # Twenty writes a second keep a throttled download smooth without busy-looping.
+        chunk = max(1, rate // 20)
+        for offset in range(0, len(body), chunk):
+            piece = body[offset : offset + chunk]
+            self.wfile.write(piece)
+            time.sleep(len(piece) / rate)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # `_handle` logs each request itself, with timing and request id
@@ -200,14 +291,19 @@ def serve(config: SandboxConfig) -> None:
         raise KeyboardInterrupt  # leaves serve_forever in the main thread
 
     signal.signal(signal.SIGTERM, stop)
+    faults = server.app.faults.current
     logger.info(
         "VideoGen sandbox listening on %s "
-        "(pending %gs, running %gs, production add-on %s, URL TTL %gs)",
+        "(pending %gs, running %gs, production add-on %s, URL TTL %gs, "
+        "rate limits %s per %gs, seed %d)",
         server.base_url,
         config.pending_seconds,
         config.running_seconds,
         "on" if config.production_addon else "off",
         config.url_ttl_seconds,
+        ",".join(f"{group}={limit}" for group, limit in faults.rate_limits.items()),
+        faults.rate_limit_window_seconds,
+        config.seed,
     )
     try:
         server.serve_forever()

@@ -2,12 +2,14 @@
 
 Everything lives behind one lock; methods hand out shallow copies, so callers
 never see a record change under them. An execution's status is derived from
-the time since it was created (pending, then running, then succeeded), so no
-background thread is needed: `_refresh` brings a record up to date whenever
-it is read.
+the time since it was created (pending, then running, then succeeded or
+failed, as its plan says): `_refresh` brings a record up to date whenever it
+is read, and the sandbox's clock reads each execution when it is due to end,
+so the moment it ends is noticed even if nobody polls. `_refresh` is the one
+place that notices, and tells `on_execution_finished` exactly once.
 
 Image work (decoding references, drawing results) is slow compared to dict
-lookups and happens outside the lock.
+lookups and happens outside the lock, on first download of a result.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TypeVar
 
 from PIL import Image
 
-from . import images
+from . import image_tools, images
 from .errors import ApiError, not_found
+from .faults import ExecutionPlan
 
 EXECUTION_PREFIX = "vg_exec_"
 FILE_PREFIX = "vg_file_"
@@ -41,9 +45,10 @@ class StoredFile:
     is_temporary: bool
     content: bytes | None = None  # None until uploaded, or until a generated image is first drawn
     content_type: str = "application/octet-stream"
-    render: images.RenderSpec | None = None  # how to draw a generated image
-    is_image: bool | None = None  # whether Pillow can decode it; None before upload
+    render: Callable[[], bytes] | None = None  # how to draw a result, on first download
+    is_image: bool | None = None  # whether it has previews (Pillow decodes it); None before upload
     thumbnail: bytes | None = None
+    render_thumbnail: Callable[[], bytes] | None = None  # for results Pillow cannot decode (SVG)
     archived: bool = False
 
     @property
@@ -63,6 +68,16 @@ class GenerateImageJob:
     reference: Image.Image | None
 
 
+@dataclass(frozen=True)
+class ImageToolJob:
+    """An upscale, background removal or vectorization of one source image."""
+
+    source_file_id: str
+    source_name: str
+    watermark: bool
+    is_output_temporary: bool
+
+
 @dataclass
 class Execution:
     """A tool execution; `status` and `progress` are as of the last `_refresh`."""
@@ -71,14 +86,19 @@ class Execution:
     seq: int
     tool_type: str
     created_at: float  # unix time
-    started: float  # monotonic time of creation, and the deadlines of the two phases
+    started: float  # monotonic time of creation, and the deadlines of the phases
     pending_until: float
-    running_until: float
-    job: GenerateImageJob
+    running_until: float  # when a successful run ends
+    ends_at: float  # when this one ends: running_until, or earlier if it is planned to fail
+    job: GenerateImageJob | ImageToolJob
+    planned_error: dict[str, str] | None = None  # {message, code} it will fail with
     status: str = "pending"
     progress: int = 0
     cancelled: bool = False
     result_file_ids: tuple[str, ...] = ()
+    error: dict[str, str] | None = None  # set once it has failed
+    finished_at: float | None = None  # unix time it reached a terminal status
+    announced: bool = False  # whether on_execution_finished has been told
 
     def phase(self, now: float) -> tuple[str, int]:
         """Status and progress percentage at monotonic time `now`."""
@@ -86,35 +106,62 @@ class Execution:
             return "cancelled", self.progress
         if now < self.pending_until:
             return "pending", 0
-        if now < self.running_until:
-            elapsed = now - self.pending_until
-            return "running", int(99 * elapsed / (self.running_until - self.pending_until))
+        if now < self.ends_at:
+            return "running", self._progress(now)
+        if self.planned_error is not None:
+            return "failed", self._progress(self.ends_at)  # where it stopped
         return "succeeded", 100
+
+    def _progress(self, now: float) -> int:
+        span = self.running_until - self.pending_until
+        return int(99 * (now - self.pending_until) / span) if span > 0 else 0
+
+
+# Told (with the lock held: so it must only book work, not do it) when an execution
+# ends, and when an upload completes; each with the record's id.
+Hook = Callable[[str], None]
+
+
+def _ignore(record_id: str) -> None:
+    pass
 
 
 class SandboxState:
     def __init__(
         self,
         *,
-        pending_seconds: float,
-        running_seconds: float,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        on_execution_finished: Hook = _ignore,
+        on_upload_completed: Hook = _ignore,
     ) -> None:
-        self.pending_seconds = pending_seconds
-        self.running_seconds = running_seconds
         self._monotonic = monotonic
         self._wall_clock = wall_clock
+        self._on_execution_finished = on_execution_finished
+        self._on_upload_completed = on_upload_completed
         self._lock = threading.Lock()
         self._seq = 0
         # Insertion-ordered, so reversed() lists newest first.
         self._files: dict[str, StoredFile] = {}
         self._executions: dict[str, Execution] = {}
 
+    def clear(self) -> None:
+        """Forget every file and execution (seqs go on counting, so old cursors stay stale)."""
+        with self._lock:
+            self._files = {}
+            self._executions = {}
+
     # -- executions ---------------------------------------------------------
 
-    def create_execution(self, tool_type: str, job: GenerateImageJob) -> Execution:
+    def create_execution(
+        self, tool_type: str, job: GenerateImageJob | ImageToolJob, plan: ExecutionPlan
+    ) -> Execution:
         now = self._monotonic()
+        pending_until = now + plan.pending_seconds
+        running_until = pending_until + plan.running_seconds
+        ends_at = running_until
+        if plan.error is not None:
+            ends_at = pending_until + plan.fail_at * plan.running_seconds
         with self._lock:
             execution = Execution(
                 execution_id=_new_id(EXECUTION_PREFIX),
@@ -122,9 +169,11 @@ class SandboxState:
                 tool_type=tool_type,
                 created_at=self._wall_clock(),
                 started=now,
-                pending_until=now + self.pending_seconds,
-                running_until=now + self.pending_seconds + self.running_seconds,
+                pending_until=pending_until,
+                running_until=running_until,
+                ends_at=ends_at,
                 job=job,
+                planned_error=plan.error,
             )
             self._executions[execution.execution_id] = execution
             return replace(execution)
@@ -138,7 +187,8 @@ class SandboxState:
             execution = self._refresh(self._execution(execution_id))
             if execution.status not in TERMINAL_STATUSES:
                 execution.cancelled = True
-                execution.status = "cancelled"  # progress stays where it stopped
+                execution.finished_at = self._wall_clock()
+                self._refresh(execution)  # progress stays where it stopped
             return replace(execution)
 
     def list_executions(
@@ -182,6 +232,7 @@ class SandboxState:
             stored.content = data
             stored.is_image = mime is not None
             stored.content_type = mime or content_type or "application/octet-stream"
+            self._on_upload_completed(file_id)
             return replace(stored)
 
     def get_file(self, file_id: str) -> StoredFile:
@@ -207,12 +258,12 @@ class SandboxState:
         """The bytes of a file and their MIME type, drawing a generated image on first use."""
         with self._lock:
             stored = self._file(file_id)
-            content, spec, content_type = stored.content, stored.render, stored.content_type
+            content, render, content_type = stored.content, stored.render, stored.content_type
         if content is None:
-            if spec is None:
+            if render is None:
                 raise not_found(f"File {file_id} has not been uploaded yet.")
             # Drawing is deterministic, so two threads racing here store equal bytes.
-            content = images.render_png(spec)
+            content = render()
             with self._lock:
                 stored.content = content
         return content, content_type
@@ -220,12 +271,15 @@ class SandboxState:
     def file_thumbnail(self, file_id: str) -> bytes:
         with self._lock:
             stored = self._file(file_id)
-            cached, is_image = stored.thumbnail, stored.is_image
+            cached, is_image, render = stored.thumbnail, stored.is_image, stored.render_thumbnail
         if cached is not None:
             return cached
         if not is_image:
             raise not_found(f"File {file_id} has no thumbnail: it is not a decodable image.")
-        thumbnail = images.thumbnail_png(self.file_content(file_id)[0])
+        if render is not None:
+            thumbnail = render()
+        else:
+            thumbnail = images.thumbnail_png(self.file_content(file_id)[0])
         with self._lock:
             stored.thumbnail = thumbnail
         return thumbnail
@@ -251,18 +305,28 @@ class SandboxState:
     def _refresh(self, execution: Execution) -> Execution:
         """Bring status and progress up to date; create the result files once it succeeds.
 
-        This is the one place where an execution changes status, so webhook
-        delivery belongs here (plus a timer, for executions nobody polls).
+        This is the one place where an execution changes status, and so where
+        its end is announced (once) for webhooks.
         """
         execution.status, execution.progress = execution.phase(self._monotonic())
-        if execution.status == "succeeded" and not execution.result_file_ids:
+        if execution.status not in TERMINAL_STATUSES or execution.announced:
+            return execution
+        if execution.finished_at is None:
+            # The moment it ended, not when someone first looked.
+            execution.finished_at = execution.created_at + (execution.ends_at - execution.started)
+        if execution.status == "succeeded":
             execution.result_file_ids = self._add_result_files(execution)
+        elif execution.status == "failed":
+            execution.error = execution.planned_error
+        execution.announced = True
+        self._on_execution_finished(execution.execution_id)
         return execution
 
     def _add_result_files(self, execution: Execution) -> tuple[str, ...]:
         job = execution.job
-        # Stamped with the moment the execution succeeded, not when someone first looked.
-        finished_at = execution.created_at + (execution.running_until - execution.started)
+        finished_at = execution.finished_at or execution.created_at
+        if isinstance(job, ImageToolJob):
+            return (self._add_tool_result(execution.tool_type, job, finished_at),)
         file_ids = []
         for index in range(job.num_results):
             stored = StoredFile(
@@ -273,18 +337,62 @@ class SandboxState:
                 created_at=finished_at,
                 is_temporary=job.is_output_temporary,
                 content_type="image/png",
-                render=images.RenderSpec(
-                    prompt=job.prompt,
-                    index=index,
-                    size=job.size,
-                    watermark=job.watermark,
-                    reference=job.reference,
+                render=partial(
+                    images.render_png,
+                    images.RenderSpec(
+                        prompt=job.prompt,
+                        index=index,
+                        size=job.size,
+                        watermark=job.watermark,
+                        reference=job.reference,
+                    ),
                 ),
                 is_image=True,
             )
             self._files[stored.file_id] = stored
             file_ids.append(stored.file_id)
         return tuple(file_ids)
+
+    def _add_tool_result(self, tool_type: str, job: ImageToolJob, finished_at: float) -> str:
+        suffix, extension, content_type, draw = TOOL_OUTPUTS[tool_type]
+        stem = job.source_name.rsplit(".", 1)[0] if "." in job.source_name else job.source_name
+        stored = StoredFile(
+            file_id=_new_id(FILE_PREFIX),
+            seq=self._next_seq(),
+            display_name=f"{stem} ({suffix}).{extension}",
+            type="IMAGE",
+            created_at=finished_at,
+            is_temporary=job.is_output_temporary,
+            content_type=content_type,
+            render=partial(self._draw_tool_result, draw, job),
+            is_image=True,
+        )
+        if tool_type == "VECTORIZE_IMAGE":
+            stored.render_thumbnail = partial(self._draw_tool_result, _vector_thumbnail, job)
+        self._files[stored.file_id] = stored
+        return stored.file_id
+
+    def _draw_tool_result(self, draw: Callable[..., bytes], job: ImageToolJob) -> bytes:
+        # Called outside the lock, on first download; the source's bytes never change once set.
+        source, _ = self.file_content(job.source_file_id)
+        return draw(source, watermark=job.watermark)
+
+
+def _vector_thumbnail(data: bytes, *, watermark: bool) -> bytes:
+    return image_tools.vector_thumbnail_png(data)
+
+
+# Tool type -> (display name suffix, extension, content type, drawing function).
+TOOL_OUTPUTS: dict[str, tuple[str, str, str, Callable[..., bytes]]] = {
+    "UPSCALE_IMAGE": ("upscaled", "png", "image/png", image_tools.upscale_png),
+    "REMOVE_IMAGE_BACKGROUND": (
+        "background removed",
+        "png",
+        "image/png",
+        image_tools.remove_background_png,
+    ),
+    "VECTORIZE_IMAGE": ("vectorized", "svg", "image/svg+xml", image_tools.vectorize_svg),
+}
 
 
 def _new_id(prefix: str) -> str:

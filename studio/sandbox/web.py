@@ -50,6 +50,10 @@ class Response:
     body: bytes = b""
     content_type: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    # Download faults: send the body at this rate, or drop the connection after this many bytes
+    # (Content-Length still announces the whole body, as when storage breaks off mid-way).
+    bytes_per_second: int | None = None
+    truncate_after: int | None = None
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -73,6 +77,10 @@ class Route:
     # Storage URLs carry their own signature instead of an API key.
     authenticated: bool
     max_body_bytes: int
+    # The endpoint group that rate limits and faults are set for (faults.GROUPS); None: neither.
+    group: str | None = None
+    # The sandbox's own /_admin endpoints: the admin token (or the API key) instead of the key.
+    admin: bool = False
 
 
 class Router:
@@ -86,6 +94,8 @@ class Router:
         *,
         authenticated: bool = True,
         max_body_bytes: int = 1 * MB,
+        group: str | None = None,
+        admin: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register the decorated function for `method` on `template`.
 
@@ -95,7 +105,16 @@ class Router:
 
         def register(handler: Handler) -> Handler:
             self._routes.append(
-                Route(method, template, pattern, handler, authenticated, max_body_bytes)
+                Route(
+                    method,
+                    template,
+                    pattern,
+                    handler,
+                    authenticated and not admin,
+                    max_body_bytes,
+                    group,
+                    admin,
+                )
             )
             return handler
 

@@ -1,10 +1,238 @@
-from django.db import transaction
+"""What people do with teams: create, invite, join, leave, change roles.
 
-from .models import Membership, Team
+Every function is keyword-only and runs in one transaction. Changes to who is
+in a team lock the team's row first, so two owners demoting each other at the
+same moment cannot leave a team with no owner.
+
+Refusals come in two kinds: PermissionDenied when the person's role does not
+allow the action at all (a 403), TeamRuleError when it is allowed in general
+but not in this case (the last owner leaving); its message is for the person.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from . import audit
+from .models import Invitation, Membership, Role, Team
+
+
+class TeamRuleError(Exception):
+    """The action is refused by a team rule; str(exc) says why, for a person."""
+
+
+def _lock_team(team_id: int) -> Team:
+    return Team.objects.select_for_update().get(pk=team_id)
+
+
+def _fresh(membership: Membership) -> Membership:
+    """The membership as it is now (inside the team lock), with its user and team."""
+    return Membership.objects.select_related("user", "team").get(pk=membership.pk)
+
+
+def _owner_count(team_id: int) -> int:
+    return Membership.objects.filter(team_id=team_id, role=Role.OWNER).count()
+
+
+# --- teams ----------------------------------------------------------------------------
 
 
 @transaction.atomic
 def team_create_personal(*, user) -> Team:
     team = Team.objects.create(name=f"{user.get_username()}'s team")
-    Membership.objects.create(team=team, user=user, role=Membership.Role.OWNER)
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
     return team
+
+
+@transaction.atomic
+def team_create(*, user, name: str) -> Membership:
+    """A new team with `user` as its owner."""
+    team = Team.objects.create(name=name.strip())
+    return Membership.objects.create(team=team, user=user, role=Role.OWNER)
+
+
+@transaction.atomic
+def team_rename(*, actor: Membership, name: str) -> Team:
+    if not actor.can_manage_members:
+        raise PermissionDenied("Only owners and admins can rename the team.")
+    team = _lock_team(actor.team_id)
+    team.name = name.strip()
+    team.save(update_fields=["name"])
+    return team
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_create(
+    *,
+    actor: Membership,
+    role: str = Role.MEMBER,
+    email: str = "",
+    lifetime: timedelta = Invitation.DEFAULT_LIFETIME,
+    accept_url_for=None,
+) -> Invitation:
+    """A single-use invitation; with an email, the link is also sent there.
+
+    `accept_url_for(invitation)` builds the absolute link for the email (the
+    service does not know the site's host; the view does).
+    """
+    if not actor.can_manage_members:
+        raise PermissionDenied("Only owners and admins can invite people.")
+    if role not in dict(Invitation.INVITABLE_ROLES) or role not in actor.grantable_roles():
+        raise PermissionDenied("You cannot invite people with that role.")
+    if lifetime <= timedelta(0):
+        raise TeamRuleError("An invitation must be valid for some time.")
+    invitation = Invitation.objects.create(
+        team_id=actor.team_id,
+        role=role,
+        email=email.strip(),
+        created_by_id=actor.user_id,
+        expires_at=timezone.now() + lifetime,
+    )
+    if invitation.email:
+        from .tasks import send_invitation_email
+
+        url = accept_url_for(invitation)
+        transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk, url))
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: Membership, invitation: Invitation) -> None:
+    if not actor.can_manage_members or invitation.team_id != actor.team_id:
+        raise PermissionDenied("Only owners and admins can revoke invitations.")
+    Invitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user) -> Membership:
+    """Join the invitation's team. A person already in the team keeps their role
+    and the invitation stays unused, for someone else."""
+    invitation = (
+        Invitation.objects.select_for_update().select_related("team").filter(token=token).first()
+    )
+    if invitation is None or not invitation.is_pending:
+        raise TeamRuleError("This invitation has expired, was revoked, or was already used.")
+    _lock_team(invitation.team_id)
+    existing = Membership.objects.filter(team_id=invitation.team_id, user=user).first()
+    if existing is not None:
+        return existing
+    membership = Membership.objects.create(team=invitation.team, user=user, role=invitation.role)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        accepted_at=timezone.now(), accepted_by=user
+    )
+    audit.record(
+        team_id=invitation.team_id,
+        actor=user,
+        action="member.add",
+        membership=membership,
+        before={},
+        after={"role": membership.role, "invitation": invitation.pk},
+    )
+    return membership
+
+
+# --- members ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
+    _lock_team(actor.team_id)
+    actor, membership = _fresh(actor), _fresh(membership)
+    if role not in Role.values:
+        raise TeamRuleError("Choose one of the roles.")
+    if not actor.can_manage(membership):
+        raise PermissionDenied("You cannot change this person's role.")
+    if role not in actor.grantable_roles():
+        raise PermissionDenied("You cannot give that role.")
+    if membership.role == role:
+        return membership
+    if membership.role == Role.OWNER and _owner_count(actor.team_id) == 1:
+        raise TeamRuleError(
+            "The team's only owner cannot be demoted: make someone else an owner first."
+        )
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit.record(
+        team_id=membership.team_id,
+        actor=actor.user,
+        action="member.role",
+        membership=membership,
+        before={"role": before},
+        after={"role": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: Membership, membership: Membership) -> None:
+    _lock_team(actor.team_id)
+    actor, membership = _fresh(actor), _fresh(membership)
+    if membership.pk == actor.pk:
+        raise TeamRuleError("To leave the team yourself, use “Leave team”.")
+    if not actor.can_manage(membership):
+        raise PermissionDenied("You cannot remove this person.")
+    audit.record(
+        team_id=membership.team_id,
+        actor=actor.user,
+        action="member.remove",
+        membership=membership,
+        before={"role": membership.role},
+        after={},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def membership_leave(*, membership: Membership) -> None:
+    _lock_team(membership.team_id)
+    membership = _fresh(membership)
+    if membership.role == Role.OWNER and _owner_count(membership.team_id) == 1:
+        raise TeamRuleError(
+            "You are the team's only owner: transfer ownership or make someone else an "
+            "owner before you leave."
+        )
+    audit.record(
+        team_id=membership.team_id,
+        actor=membership.user,
+        action="member.remove",
+        membership=membership,
+        before={"role": membership.role},
+        after={"left": True},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def team_transfer_ownership(*, actor: Membership, to: Membership) -> Membership:
+    """`to` becomes an owner and `actor` steps down to admin, in one move."""
+    _lock_team(actor.team_id)
+    actor, to = _fresh(actor), _fresh(to)
+    if not actor.is_owner:
+        raise PermissionDenied("Only an owner can transfer ownership.")
+    if to.team_id != actor.team_id or to.pk == actor.pk:
+        raise TeamRuleError("Choose another member of this team.")
+    for membership, role in ((to, Role.OWNER), (actor, Role.ADMIN)):
+        before = membership.role
+        if before == role:
+            continue
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit.record(
+            team_id=actor.team_id,
+            actor=actor.user,
+            action="member.role",
+            membership=membership,
+            before={"role": before},
+            after={"role": role, "transfer": True},
+        )
+    return to

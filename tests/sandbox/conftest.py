@@ -51,3 +51,37 @@ def make_api(
     for sandbox, client in started:
         client.close()
         sandbox.stop()
+
+
+LAB_ADMIN_TOKEN = "lab-admin"
+LAB_FLAGS = (
+    "--pending-seconds",
+    "0",
+    "--running-seconds",
+    "0.05",
+    "--webhook-retry-base-seconds",
+    "0.1",
+    "--admin-token",
+    LAB_ADMIN_TOKEN,
+    "--seed",
+    "7",
+)
+
+
+@pytest.fixture(scope="session")
+def lab_sandbox(sandbox_factory: Callable[..., SandboxProcess]) -> SandboxProcess:
+    """A sandbox for faults and webhooks: quick executions and retries, its own admin token."""
+    return sandbox_factory(*LAB_FLAGS)
+
+
+@pytest.fixture
+def lab(lab_sandbox: SandboxProcess) -> SandboxProcess:
+    """The lab sandbox, reset: no records, no endpoints, zero counters, faults as started."""
+    lab_sandbox.reset()
+    return lab_sandbox
+
+
+@pytest.fixture
+def lab_api(lab: SandboxProcess) -> Iterator[httpx.Client]:
+    with client_for(lab) as client:
+        yield client

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from PIL import Image
+from PIL import Image, ImageDraw
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
@@ -77,3 +82,109 @@ def decode(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
+
+
+def subject_png(size: tuple[int, int] = (320, 200)) -> bytes:
+    """A red disc on an off-white backdrop, with a backdrop-coloured hole in the disc."""
+    image = Image.new("RGB", size, (246, 244, 240))
+    draw = ImageDraw.Draw(image)
+    width, height = size
+    draw.ellipse((width // 4, height // 5, 3 * width // 4, 4 * height // 5), fill=(200, 30, 40))
+    draw.rectangle(
+        (width // 2 - 10, height // 2 - 6, width // 2 + 10, height // 2 + 6), fill=(246, 244, 240)
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def start_tool(api: httpx.Client, tool: str, **fields: Any) -> str:
+    """POST /v1/tools/{tool} and return the execution id; fails the test on any other answer."""
+    response = api.post(f"/v1/tools/{tool}", json=fields)
+    assert response.status_code == 202, response.text
+    return response.json()["toolExecutionId"]
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, message: str = "") -> Any:
+    """Poll `condition` until it returns something truthy, and return that."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, message or "condition not met in time"
+        time.sleep(0.02)
+    return result
+
+
+# -- a webhook receiver ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    at: float  # time.time() on arrival
+
+
+class Receiver:
+    """A tiny HTTP server that records every POST; `answers` scripts the statuses, then 204."""
+
+    def __init__(self, answers: list[int] | None = None) -> None:
+        self.answers = list(answers or [])
+        self.received: list[Received] = []
+        self._condition = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver._condition:
+                    headers = {name.lower(): value for name, value in self.headers.items()}
+                    receiver.received.append(Received(headers, body, time.time()))
+                    status = receiver.answers.pop(0) if receiver.answers else 204
+                    receiver._condition.notify_all()
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/videogen"
+        # A short poll keeps shutdown() quick: it waits for the serving loop to notice.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """The first `count` deliveries, waiting for them to arrive."""
+        with self._condition:
+            arrived = self._condition.wait_for(lambda: len(self.received) >= count, timeout)
+            assert arrived, f"{len(self.received)} of {count} webhook deliveries arrived"
+            return list(self.received)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def receiver(answers: list[int] | None = None) -> Iterator[Receiver]:
+    running = Receiver(answers)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def subscribe(api: httpx.Client, url: str, *events: str) -> dict[str, Any]:
+    """Create a webhook endpoint for `events` (default: every tool_execution one)."""
+    events = events or (
+        "tool_execution.succeeded",
+        "tool_execution.failed",
+        "tool_execution.cancelled",
+    )
+    response = api.post("/v1/webhooks/endpoints", json={"url": url, "events": list(events)})
+    assert response.status_code == 201, response.text
+    return response.json()

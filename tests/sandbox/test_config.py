@@ -77,3 +77,111 @@ def test_bad_settings_stop_with_a_usage_error(argv, environ, capsys):
 
     assert exited.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_fault_flags_make_the_starting_faults():
+    config = config_from_cli(
+        [
+            "--latency-ms",
+            "tools=200,storage=50",
+            "--server-error-share",
+            "0.25",
+            "--server-error-statuses",
+            "502,504",
+            "--execution-failure-share",
+            "0.1",
+            "--webhook-duplicate-share",
+            "1",
+            "--production-addon",
+        ],
+        environ={},
+    )
+
+    faults = config.initial_faults()
+    assert faults.latency_ms == {
+        "tools": 200,
+        "executions": 0,
+        "files": 0,
+        "webhooks": 0,
+        "storage": 50,
+    }
+    assert set(faults.server_error_share.values()) == {0.25}
+    assert faults.server_error_statuses == (502, 504)
+    assert faults.execution_failure_share == 0.1
+    assert faults.webhook_duplicate_share == 1.0
+    assert faults.production_addon is True
+    assert faults.execution_failure_code == "generation_failed"
+
+
+def test_fault_settings_come_from_the_environment_too():
+    environ = {
+        "VIDEOGEN_SANDBOX_LATENCY_MS": "files=30",
+        "VIDEOGEN_SANDBOX_TRUNCATED_DOWNLOAD_SHARE": "0.5",
+        "VIDEOGEN_SANDBOX_SEED": "99",
+        "VIDEOGEN_SANDBOX_ADMIN_TOKEN": "secret",
+        "VIDEOGEN_SANDBOX_RATE_LIMIT_PROFILE": "strict",
+    }
+
+    config = config_from_cli([], environ=environ)
+
+    assert (config.seed, config.admin_token) == (99, "secret")
+    assert config.initial_faults().latency_ms["files"] == 30
+    assert config.initial_faults().truncated_download_share == 0.5
+    assert config.initial_faults().rate_limits["tools"] == 5
+
+
+@pytest.mark.parametrize("flag", ["--profile", "--rate-limit-profile"])
+def test_rate_limit_profiles_and_overrides(flag):
+    strict = config_from_cli([flag, "strict"], environ={}).initial_faults()
+    assert strict.rate_limits == {"tools": 5, "executions": 30, "files": 30, "webhooks": 5}
+    assert strict.rate_limit_window_seconds == 10
+
+    tuned = config_from_cli(
+        [flag, "strict", "--rate-limits", "tools=2", "--rate-limit-window-seconds", "3"],
+        environ={},
+    ).initial_faults()
+    assert tuned.rate_limits == {"tools": 2, "executions": 30, "files": 30, "webhooks": 5}
+    assert tuned.rate_limit_window_seconds == 3
+
+    default = config_from_cli([], environ={}).initial_faults()
+    assert default.rate_limits["tools"] >= 10_000
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--latency-ms", "tools=fast"],
+        ["--latency-ms", "nowhere=5"],
+        ["--server-error-share", "2"],
+        ["--server-error-statuses", "404"],
+        ["--rate-limited-share", "storage=0.5"],
+        ["--profile", "lenient"],
+        ["--rate-limits", "tools=0"],
+        ["--webhook-max-attempts", "0"],
+        ["--truncated-download-fraction", "1"],
+    ],
+)
+def test_bad_fault_settings_stop_with_a_usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        config_from_cli(argv, environ={})
+
+    assert exited.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_help_lists_the_new_settings(capsys):
+    with pytest.raises(SystemExit):
+        config_from_cli(["--help"], environ={})
+
+    text = capsys.readouterr().out
+    for flag in (
+        "--profile",
+        "--admin-token",
+        "--seed",
+        "--webhook-retry-base-seconds",
+        "--execution-failure-share",
+        "--truncated-download-share",
+        "--webhook-drop-share",
+        "/_admin/faults",
+    ):
+        assert flag in text

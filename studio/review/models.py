@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from studio.teams.models import Team
+
+
+class TeamPolicy(models.Model):
+    """A team's review and spending rules. No row means the defaults below."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="review_policy")
+    require_approval = models.BooleanField(
+        "require approval",
+        default=False,
+        help_text="Members and viewers see a result only once an admin or owner approved it.",
+    )
+    monthly_image_quota = models.PositiveIntegerField(
+        "monthly image quota",
+        null=True,
+        blank=True,
+        help_text="Images the team may request per calendar month. Empty: unlimited.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "team policy"
+        verbose_name_plural = "team policies"
+
+    def __str__(self):
+        return f"policy of {self.team}"
+
+    @property
+    def has_quota(self) -> bool:
+        return self.monthly_image_quota is not None
+
+
+class AppendOnly(Exception):
+    """Raised on any attempt to change or delete an audit entry."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    # Bulk writes skip save()/delete(): refuse them here as well.
+    def update(self, **kwargs):
+        raise AppendOnly("Audit entries cannot be changed.")
+
+    def delete(self):
+        raise AppendOnly("Audit entries cannot be deleted.")
+
+    def for_team(self, team):
+        return self.filter(team=team)
+
+
+class AuditEntry(models.Model):
+    """One thing someone did: who, what, when, to what, and the values before and after.
+
+    Append-only: existing rows refuse save() and delete(), the queryset refuses
+    bulk update and delete, and the admin is read-only. Team and actor are kept
+    as plain ids (no database constraint, nothing cascades), so the record
+    outlives a deleted user or team; `actor_label` keeps the name as it was.
+    """
+
+    class Action(models.TextChoices):
+        APPROVE = "review.approve", "Approved an image"
+        REJECT = "review.reject", "Rejected an image"
+        ROLE_CHANGE = "member.role", "Changed a member's role"
+        MEMBER_ADD = "member.add", "Added a member"
+        MEMBER_REMOVE = "member.remove", "Removed a member"
+        QUOTA_CHANGE = "policy.quota", "Changed the monthly image quota"
+        APPROVAL_CHANGE = "policy.approval", "Changed “Require approval”"
+        CANCEL = "generation.cancel", "Cancelled a generation"
+        REINGEST = "generation.reingest", "Re-ran ingest of a generation"
+
+    class Via(models.TextChoices):
+        STUDIO = "studio", "Studio"
+        ADMIN = "admin", "Django admin"
+
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField("who", max_length=150)
+    action = models.CharField(max_length=30, choices=Action.choices)
+    via = models.CharField(max_length=10, choices=Via.choices, default=Via.STUDIO)
+    target_type = models.CharField(max_length=60)
+    target_id = models.CharField(max_length=40)
+    target_label = models.CharField("target", max_length=200)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField("when", default=timezone.now, db_index=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [
+            models.Index(fields=["team", "-created_at"], name="audit_team_newest"),
+            models.Index(fields=["team", "actor", "-created_at"], name="audit_team_actor"),
+            models.Index(fields=["team", "action", "-created_at"], name="audit_team_action"),
+        ]
+
+    def __str__(self):
+        return f"{self.actor_label}: {self.get_action_display()} ({self.target_label})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("Audit entries cannot be changed.")
+        # Never an UPDATE, even for an instance given the pk of an existing row.
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("Audit entries cannot be deleted.")
+
+    def changes(self) -> list[tuple[str, object, object]]:
+        """(field, before, after) for every key in either side, in a stable order."""
+        keys = list(dict.fromkeys([*self.before, *self.after]))
+        return [(k, self.before.get(k), self.after.get(k)) for k in keys]

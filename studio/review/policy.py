@@ -1,0 +1,110 @@
+"""Who sees which results: the review rule, in one place.
+
+- Approved results are seen by every member of the team.
+- Admins, owners and the person who made the generation see every result,
+  marked "Awaiting review" (when the team requires approval) or "Rejected: …".
+- Everyone else (members, viewers) does not see rejected results, and, when
+  the team requires approval, does not see results still awaiting review.
+
+Cards, the viewer, zip downloads and media bytes all ask this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from studio.generations.models import Generation, Result
+from studio.teams.models import Membership, Team
+
+from .models import TeamPolicy
+
+REVIEWER_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.ADMIN})
+REQUEST_CACHE = "_review_policy"
+
+
+def is_reviewer(membership: Membership | None) -> bool:
+    """Admins and owners review results, read the audit log and see usage."""
+    return membership is not None and membership.role in REVIEWER_ROLES
+
+
+def team_policy(team: Team | int) -> TeamPolicy:
+    """The team's policy; an unsaved default one when none was set (no write on reads)."""
+    team_id = team if isinstance(team, int) else team.pk
+    return TeamPolicy.objects.filter(team_id=team_id).first() or TeamPolicy(team_id=team_id)
+
+
+def policy_for_request(request) -> TeamPolicy | None:
+    """The current team's policy, read once per request however many cards use it."""
+    if getattr(request, "team", None) is None:
+        return None
+    cached = getattr(request, REQUEST_CACHE, None)
+    if cached is None or cached.team_id != request.team.pk:
+        cached = team_policy(request.team)
+        setattr(request, REQUEST_CACHE, cached)
+    return cached
+
+
+def sees_unapproved(*, membership: Membership | None, created_by_id: int) -> bool:
+    return is_reviewer(membership) or (
+        membership is not None and membership.user_id == created_by_id
+    )
+
+
+def result_visible(
+    *, result: Result, created_by_id: int, membership: Membership | None, policy: TeamPolicy
+) -> bool:
+    """The rule. `membership` is the viewer's membership in the result's team (or None)."""
+    if membership is None or membership.team_id != result.team_id:
+        return False
+    if result.review_state == Result.ReviewState.APPROVED:
+        return True
+    if sees_unapproved(membership=membership, created_by_id=created_by_id):
+        return True
+    if result.review_state == Result.ReviewState.REJECTED:
+        return False
+    return not policy.require_approval
+
+
+def review_mark(*, result: Result, policy: TeamPolicy) -> str:
+    """What a person allowed to see an unapproved result reads on it."""
+    if result.review_state == Result.ReviewState.REJECTED:
+        return f"Rejected: {result.review_reason}" if result.review_reason else "Rejected"
+    if result.review_state == Result.ReviewState.PENDING and policy.require_approval:
+        return "Awaiting review"
+    return ""
+
+
+@dataclass
+class CardResults:
+    """A generation's results as one person may see them."""
+
+    results: list[Result] = field(default_factory=list)
+    hidden: int = 0
+
+
+def visible_results(
+    *, generation: Generation, membership: Membership | None, policy: TeamPolicy
+) -> CardResults:
+    """The results of `generation` this person sees, each with `review_mark` set.
+
+    Uses `generation.results.all()`, so a prefetched gallery costs no query.
+    """
+    shown = CardResults()
+    for result in generation.results.all():
+        if result_visible(
+            result=result,
+            created_by_id=generation.created_by_id,
+            membership=membership,
+            policy=policy,
+        ):
+            result.review_mark = review_mark(result=result, policy=policy)
+            shown.results.append(result)
+        else:
+            shown.hidden += 1
+    return shown
+
+
+def membership_of(user, team_id: int) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, team_id=team_id).first()

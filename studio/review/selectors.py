@@ -1,0 +1,183 @@
+"""Reads of the review app, always scoped to one team."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.http import Http404
+
+from studio.generations.models import Generation, Result, Tool
+from studio.teams.models import Team
+
+from .models import AuditEntry
+from .policy import team_policy
+from .quota import Month, images_used
+
+QUEUE_SIZE = 60
+
+
+# --- the review queue ------------------------------------------------------------
+
+
+def _pending(team: Team):
+    # Stored results only: a result is reviewable once its image is in storage.
+    return Result.objects.filter(team=team, review_state=Result.ReviewState.PENDING).exclude(
+        sha256=""
+    )
+
+
+def review_queue(*, team: Team, limit: int = QUEUE_SIZE) -> tuple[list[Result], int]:
+    """The oldest results awaiting review (first come, first reviewed), and how many in all."""
+    pending = _pending(team)
+    items = list(
+        pending.select_related("generation", "generation__created_by").order_by("created_at", "pk")[
+            :limit
+        ]
+    )
+    total = len(items) if len(items) < limit else pending.count()
+    return items, total
+
+
+def results_to_decide(*, team: Team, ids: list[int]) -> list[Result]:
+    """The team's results for `ids`; any other id is a 404 for the whole request."""
+    found = list(Result.objects.filter(team=team, pk__in=ids))
+    if not ids or len(found) != len(set(ids)):
+        raise Http404("No such image.")
+    return found
+
+
+def review_in_progress(*, team: Team) -> bool:
+    """Whether a review decision may still change what members see in the gallery."""
+    return team_policy(team).require_approval and _pending(team).exists()
+
+
+# --- the audit log ------------------------------------------------------------------
+
+
+def audit_entries(*, team: Team, actor_id: int | None = None, action: str = ""):
+    entries = AuditEntry.objects.for_team(team)
+    if actor_id is not None:
+        entries = entries.filter(actor_id=actor_id)
+    if action:
+        entries = entries.filter(action=action)
+    return entries.order_by("-created_at", "-pk")
+
+
+def audit_people(*, team: Team) -> list[tuple[int, str]]:
+    """Everyone who appears in the team's log, or is a member now: (id, name)."""
+    actor_ids = set(
+        AuditEntry.objects.for_team(team)
+        .exclude(actor_id=None)
+        .values_list("actor_id", flat=True)
+        .distinct()
+    )
+    users = get_user_model().objects.filter(Q(pk__in=actor_ids) | Q(memberships__team=team))
+    return sorted(
+        {(u.pk, u.get_username()) for u in users.distinct()}, key=lambda p: p[1].lower()
+    )
+
+
+# --- usage --------------------------------------------------------------------------
+
+
+@dataclass
+class UsageRow:
+    label: str
+    generations: int = 0
+    images_requested: int = 0
+    images_delivered: int = 0
+    executions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def executions_total(self) -> int:
+        return sum(self.executions.values())
+
+
+@dataclass
+class Usage:
+    month: Month
+    team: UsageRow
+    members: list[UsageRow]
+    days: list[tuple[date, UsageRow]]
+    tools: list[tuple[str, str]]
+    quota: int | None
+    quota_used: int
+
+    @property
+    def quota_left(self) -> int | None:
+        return None if self.quota is None else max(self.quota - self.quota_used, 0)
+
+
+def usage_for_month(*, team: Team, month: Month) -> Usage:
+    """What the team asked for and got in `month`, by member and by day.
+
+    Everything is counted by the month its generation was created in, as the
+    quota is; "executions" are generations that reached VideoGen.
+    """
+    generations = Generation.objects.filter(
+        team=team, created_at__gte=month.start, created_at__lt=month.end
+    )
+    results = Result.objects.filter(generation__in=generations).exclude(sha256="")
+    names = dict(
+        get_user_model()
+        .objects.filter(Q(generations__in=generations) | Q(memberships__team=team))
+        .distinct()
+        .values_list("pk", "username")
+    )
+    members: dict[int, UsageRow] = {pk: UsageRow(name) for pk, name in names.items()}
+    team_row = UsageRow("Whole team")
+
+    for row in generations.values("created_by").annotate(n=Count("pk"), images=Sum("num_results")):
+        member = members[row["created_by"]]
+        member.generations, member.images_requested = row["n"], row["images"]
+    for row in results.values("generation__created_by").annotate(n=Count("pk")):
+        members[row["generation__created_by"]].images_delivered = row["n"]
+    executed = generations.exclude(remote_execution_id=None)
+    for row in executed.values("created_by", "tool").annotate(n=Count("pk")):
+        members[row["created_by"]].executions[row["tool"]] = row["n"]
+
+    for member in members.values():
+        team_row.generations += member.generations
+        team_row.images_requested += member.images_requested
+        team_row.images_delivered += member.images_delivered
+        for tool, n in member.executions.items():
+            team_row.executions[tool] = team_row.executions.get(tool, 0) + n
+
+    per_day: dict[date, UsageRow] = defaultdict(lambda: UsageRow(""))
+    for row in (
+        generations.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("pk"), images=Sum("num_results"))
+    ):
+        per_day[row["day"]].generations = row["n"]
+        per_day[row["day"]].images_requested = row["images"]
+    for row in (
+        results.annotate(day=TruncDate("generation__created_at")).values("day").annotate(n=Count("pk"))
+    ):
+        per_day[row["day"]].images_delivered = row["n"]
+    days = []
+    day = month.first_day
+    while day < month.next.first_day:
+        row = per_day.get(day) or UsageRow("")
+        row.label = f"{day.day}"
+        days.append((day, row))
+        day += timedelta(days=1)
+
+    policy = team_policy(team)
+    return Usage(
+        month=month,
+        team=team_row,
+        members=sorted(
+            members.values(), key=lambda m: (-m.images_requested, m.label.lower())
+        ),
+        days=days,
+        tools=[(t.value, t.label) for t in Tool],
+        quota=policy.monthly_image_quota,
+        quota_used=images_used(team_id=team.pk, month=month),
+    )
+

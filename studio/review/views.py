@@ -1,0 +1,140 @@
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from studio.generations.selectors import result_for_team
+
+from . import selectors, services
+from .charts import day_chart, member_chart
+from .forms import AuditFilterForm, DecisionForm, PolicyForm
+from .policy import is_reviewer, team_policy
+from .quota import Month, images_used
+
+QUEUE = "review/queue.html"
+AUDIT = "review/audit.html"
+USAGE = "review/usage.html"
+SETTINGS = "review/settings.html"
+DECISION = "review/decision.html"
+AUDIT_PAGE_SIZE = 50
+
+
+def _require_reviewer(request) -> None:
+    """Review pages are for the team's admins and owners."""
+    if not is_reviewer(request.membership):
+        raise PermissionDenied("Only the team's admins and owners can do this.")
+
+
+@require_GET
+def queue(request):
+    _require_reviewer(request)
+    return render(request, QUEUE, _queue_context(request, DecisionForm()))
+
+
+@require_POST
+def decide(request):
+    """Approve or reject one image or a selection, from the queue."""
+    _require_reviewer(request)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        template = f"{QUEUE}#queue" if request.htmx else QUEUE
+        return render(request, template, _queue_context(request, form))
+    results = selectors.results_to_decide(team=request.team, ids=form.cleaned_data["ids"])
+    changed = services.review_decide(
+        team=request.team,
+        actor=request.user,
+        results=results,
+        approve=form.approve,
+        reason=form.cleaned_data["reason"],
+    )
+    if not request.htmx:
+        return redirect("review_queue")
+    response = render(request, f"{QUEUE}#queue", _queue_context(request, DecisionForm()))
+    verb = "Approved" if form.approve else "Rejected"
+    message = f"{verb} {changed} image{'s' if changed != 1 else ''}." if changed else "No change."
+    return trigger_client_event(response, "studio:done", {"message": message})
+
+
+@require_POST
+def result_decide(request, pk: int):
+    """Approve or reject the image open in the viewer."""
+    _require_reviewer(request)
+    result = result_for_team(team=request.team, pk=pk)
+    form = DecisionForm({**request.POST.dict(), "ids": [result.pk]})
+    if form.is_valid():
+        services.review_decide(
+            team=request.team,
+            actor=request.user,
+            results=[result],
+            approve=form.approve,
+            reason=form.cleaned_data["reason"],
+        )
+        result.refresh_from_db()
+    if not request.htmx:
+        return redirect("result_detail", pk=result.pk)
+    context = {"result": result, "form": form, "policy": team_policy(request.team)}
+    return render(request, f"{DECISION}#box", context)
+
+
+@require_GET
+def audit_log(request):
+    _require_reviewer(request)
+    form = AuditFilterForm(request.GET, people=selectors.audit_people(team=request.team))
+    filters = form.cleaned_data if form.is_valid() else {}
+    entries = selectors.audit_entries(
+        team=request.team, actor_id=filters.get("person"), action=filters.get("action", "")
+    )
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, AUDIT, {"form": form, "page": page, "query": query.urlencode()})
+
+
+@require_GET
+def usage(request):
+    _require_reviewer(request)
+    month = Month.parse(request.GET.get("month", "")) or Month.current()
+    report = selectors.usage_for_month(team=request.team, month=month)
+    context = {
+        "usage": report,
+        "member_chart": member_chart(report),
+        "day_chart": day_chart(report),
+        "is_current": month == Month.current(),
+    }
+    return render(request, USAGE, context)
+
+
+@require_http_methods(["GET", "POST"])
+def review_settings(request):
+    _require_reviewer(request)
+    policy = team_policy(request.team)
+    if request.method == "GET":
+        form = PolicyForm(initial={"require_approval": policy.require_approval})
+        return render(request, SETTINGS, _settings_context(request, form, policy))
+    form = PolicyForm(request.POST)
+    if form.is_valid():
+        policy = services.policy_update(
+            team=request.team,
+            actor=request.user,
+            require_approval=form.cleaned_data["require_approval"],
+            approve_existing=form.cleaned_data["approve_existing"],
+        )
+        if not request.htmx:
+            return redirect("review_settings")
+        form = PolicyForm(initial={"require_approval": policy.require_approval})
+        context = {**_settings_context(request, form, policy), "saved": True}
+        return render(request, f"{SETTINGS}#policy-form", context)
+    return render(request, SETTINGS, _settings_context(request, form, policy))
+
+
+def _queue_context(request, form):
+    items, total = selectors.review_queue(team=request.team)
+    return {"items": items, "total": total, "form": form, "policy": team_policy(request.team)}
+
+
+def _settings_context(request, form, policy):
+    month = Month.current()
+    pending = selectors.review_queue(team=request.team, limit=1)[1]
+    used = images_used(team_id=request.team.pk, month=month)
+    return {"form": form, "policy": policy, "pending": pending, "used": used, "month": month}
