@@ -140,6 +140,17 @@
       : "Something went wrong (" + status + "). Try again.", true);
   });
 
+  // After the form is swapped: focus the first field with an error, or the
+  // prompt, so the keyboard stays where the person is working.
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var form = event.detail.elt && event.detail.elt.id === "generation-form"
+      ? event.detail.elt : document.getElementById("generation-form");
+    if (!form || !form.isConnected || event.detail.target.id !== "generation-form") return;
+    var target = form.querySelector("[aria-invalid=true], .field--invalid input") ||
+      form.querySelector("textarea[name=prompt]");
+    if (target) target.focus();
+  });
+
   // Selection of results, for a zip download.
   function updateSelection() {
     var form = document.getElementById("selection-form");

@@ -1,28 +1,250 @@
-from django.contrib import admin
+"""Django admin for site staff: generations, results and references.
 
-from .models import Generation, Reference, Result
+Rows are read-only here: states change only through the state machine and
+the review services, whose actions below leave an audit entry each."""
+
+from collections import defaultdict
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Count, Prefetch, Q
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from studio.review import services as review_services
+from studio.review.models import AuditEntry
+
+from .models import ACTIVE_STATUSES, Generation, Reference, Result, Status
+
+THUMB = '<img src="{}" alt="" width="{}" height="{}" style="object-fit:cover;border-radius:4px">'
+
+
+def thumbnail_html(result: Result | None, size: int = 64):
+    if result is None or not result.thumbnail:
+        return "—"
+    return format_html(
+        '<a href="{}">' + THUMB + "</a>",
+        reverse("result_media", args=[result.pk, "original"]),
+        reverse("result_media", args=[result.pk, "thumbnail"]),
+        size,
+        size,
+    )
 
 
 class ResultInline(admin.TabularInline):
     model = Result
     extra = 0
-    fields = ["position", "remote_file_id", "width", "height", "bytes", "sha256"]
+    fields = ["preview", "position", "review_state", "review_reason", "width", "height", "bytes"]
     readonly_fields = fields
     can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Image")
+    def preview(self, result):
+        return thumbnail_html(result, 96)
 
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
-    list_display = ["pk", "prompt", "team", "created_by", "status", "num_results", "created_at"]
-    list_filter = ["status", "aspect_ratio", "watermark_mode", "created_at"]
-    search_fields = ["prompt", "created_by__username", "remote_execution_id"]
-    raw_id_fields = ["team", "created_by", "references"]
-    readonly_fields = ["remote_execution_id", "seq", "created_seq", "created_at", "updated_at"]
+    list_display = [
+        "pk",
+        "preview",
+        "short_prompt",
+        "team",
+        "created_by",
+        "tool",
+        "status",
+        "num_results",
+        "delivered",
+        "created_at",
+    ]
+    list_display_links = ["pk", "short_prompt"]
+    list_filter = [
+        "status",
+        "tool",
+        ("team", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+        "aspect_ratio",
+    ]
+    search_fields = [
+        "prompt",
+        "created_by__username",
+        "created_by__email",
+        "remote_execution_id",
+        "=id",
+    ]
+    list_select_related = ["team", "created_by"]
+    date_hierarchy = "created_at"
+    actions = ["cancel_in_flight", "rerun_ingest"]
     inlines = [ResultInline]
+    readonly_fields = [f.name for f in Generation._meta.fields] + ["references"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(stored=Count("results", filter=~Q(results__sha256="")))
+            .prefetch_related(Prefetch("results", queryset=Result.objects.order_by("position")))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Image")
+    def preview(self, generation):
+        results = list(generation.results.all())
+        return thumbnail_html(results[0] if results else None)
+
+    @admin.display(description="Prompt", ordering="prompt")
+    def short_prompt(self, generation):
+        return generation.prompt[:80] + ("…" if len(generation.prompt) > 80 else "")
+
+    @admin.display(description="Delivered", ordering="stored")
+    def delivered(self, generation):
+        return generation.stored
+
+    @admin.action(description="Cancel selected generations that are in flight", permissions=["change"])
+    def cancel_in_flight(self, request, queryset):
+        cancelled = review_services.generations_cancel(
+            generations=queryset.filter(status__in=ACTIVE_STATUSES), actor=request.user
+        )
+        skipped = queryset.count() - cancelled
+        self.message_user(request, f"Cancelled {cancelled} generation(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} had already finished and were left alone.", messages.WARNING
+            )
+
+    @admin.action(description="Re-run ingest (fetch missing images again)", permissions=["change"])
+    def rerun_ingest(self, request, queryset):
+        sent = review_services.generations_reingest(
+            generations=queryset.filter(status=Status.SUCCEEDED), actor=request.user
+        )
+        skipped = queryset.count() - sent
+        self.message_user(request, f"Sent {sent} generation(s) to ingest again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} had not succeeded: nothing to ingest.", messages.WARNING
+            )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="The creator and the team's admins see it.",
+    )
+
+
+def _decide(request, queryset, *, approve: bool, reason: str = "") -> int:
+    """Decisions are made per team: each leaves its audit entries in that team's log."""
+    by_team = defaultdict(list)
+    for result in queryset.select_related("team"):
+        by_team[result.team].append(result)
+    return sum(
+        review_services.review_decide(
+            team=team,
+            actor=request.user,
+            results=results,
+            approve=approve,
+            reason=reason,
+            via=AuditEntry.Via.ADMIN,
+        )
+        for team, results in by_team.items()
+    )
+
+
+@admin.register(Result)
+class ResultAdmin(admin.ModelAdmin):
+    list_display = [
+        "pk",
+        "preview",
+        "prompt",
+        "team",
+        "creator",
+        "position",
+        "review_state",
+        "review_reason",
+        "created_at",
+    ]
+    list_display_links = ["pk", "prompt"]
+    list_filter = [
+        "review_state",
+        ("team", admin.RelatedOnlyFieldListFilter),
+        "generation__tool",
+        "created_at",
+    ]
+    search_fields = [
+        "generation__prompt",
+        "generation__created_by__username",
+        "generation__created_by__email",
+        "=generation__id",
+        "sha256",
+    ]
+    list_select_related = ["team", "generation", "generation__created_by"]
+    date_hierarchy = "created_at"
+    actions = ["approve", "reject"]
+    readonly_fields = ["large_preview"] + [f.name for f in Result._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Image")
+    def preview(self, result):
+        return thumbnail_html(result)
+
+    @admin.display(description="Image")
+    def large_preview(self, result):
+        return thumbnail_html(result, 320)
+
+    @admin.display(description="Prompt", ordering="generation__prompt")
+    def prompt(self, result):
+        return result.generation.prompt[:80]
+
+    @admin.display(description="Created by", ordering="generation__created_by__username")
+    def creator(self, result):
+        return result.generation.created_by
+
+    @admin.action(description="Approve selected results", permissions=["change"])
+    def approve(self, request, queryset):
+        changed = _decide(request, queryset, approve=True)
+        self.message_user(request, f"Approved {changed} result(s).", messages.SUCCESS)
+
+    @admin.action(description="Reject selected results…", permissions=["change"])
+    def reject(self, request, queryset):
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            changed = _decide(request, queryset, approve=False, reason=form.cleaned_data["reason"])
+            self.message_user(request, f"Rejected {changed} result(s).", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject results",
+            "opts": self.model._meta,
+            "form": form,
+            "results": queryset.select_related("generation"),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "review/admin_reject.html", context)
 
 
 @admin.register(Reference)
 class ReferenceAdmin(admin.ModelAdmin):
-    list_display = ["pk", "team", "sha256", "width", "height", "remote_file_id", "created_at"]
-    search_fields = ["sha256", "remote_file_id"]
-    raw_id_fields = ["team"]
+    list_display = ["pk", "team", "content_type", "width", "height", "bytes", "uploaded", "created_at"]
+    list_filter = [("team", admin.RelatedOnlyFieldListFilter), "content_type", "created_at"]
+    search_fields = ["sha256", "remote_file_id", "generations__prompt"]
+    list_select_related = ["team"]
+    readonly_fields = [f.name for f in Reference._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="On VideoGen", boolean=True)
+    def uploaded(self, reference):
+        return reference.uploaded_at is not None

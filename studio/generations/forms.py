@@ -80,12 +80,9 @@ class GenerationForm(PlainLabels, forms.Form):
     )
     watermark_mode = forms.ChoiceField(
         label="Watermark",
-        choices=[
-            ("AUTO", "Automatic"),
-            ("VIDEO_GEN", "VideoGen watermark"),
-            ("NONE", "None (Production add-on)"),
-        ],
+        choices=Generation.WatermarkMode.choices,
         initial="AUTO",
+        help_text="No watermark needs VideoGen's Production add-on.",
     )
     is_output_temporary = forms.BooleanField(
         label="Temporary output",

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from studio.teams.models import Team
-from studio.videogen import ASPECT_RATIOS, WATERMARK_MODES
+from studio.videogen import ASPECT_RATIOS
 
 
 class Status(models.TextChoices):
@@ -91,7 +91,10 @@ class Reference(models.Model):
 class Generation(models.Model):
     Status = Status
     AspectRatio = models.TextChoices("AspectRatio", [(r, r) for r in ASPECT_RATIOS])
-    WatermarkMode = models.TextChoices("WatermarkMode", [(m, m) for m in WATERMARK_MODES])
+    class WatermarkMode(models.TextChoices):
+        AUTO = "AUTO", "Automatic watermark"
+        VIDEO_GEN = "VIDEO_GEN", "VideoGen watermark"
+        NONE = "NONE", "No watermark"
 
     Tool = Tool
 

@@ -15,6 +15,7 @@ class Shape:
     y: float
     width: float = 0
     height: float = 0
+    x2: float = 0
     css: str = ""
     text: str = ""
     anchor: str = "start"
@@ -108,7 +109,7 @@ def day_chart(usage: Usage) -> Chart:
     )
     for fraction in (0, 0.5, 1):
         y = top + plot_height * (1 - fraction)
-        chart.grid.append(Shape(left, y, width=plot_width, css="chart__grid"))
+        chart.grid.append(Shape(left, y, x2=left + plot_width, css="chart__grid"))
         chart.labels.append(
             Shape(left - 6, y + 4, text=f"{round(scale * fraction):g}", anchor="end",
                   css="chart__axis")

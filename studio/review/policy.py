@@ -74,6 +74,13 @@ def review_mark(*, result: Result, policy: TeamPolicy) -> str:
     return ""
 
 
+def review_status_text(*, result: Result, policy: TeamPolicy) -> str:
+    """The full state, for those who may read it (viewer, queue)."""
+    if result.review_state == Result.ReviewState.PENDING and not policy.require_approval:
+        return "Not reviewed (approval is not required in this team)"
+    return review_mark(result=result, policy=policy) or result.get_review_state_display()
+
+
 @dataclass
 class CardResults:
     """A generation's results as one person may see them."""

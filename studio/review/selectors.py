@@ -94,8 +94,9 @@ class UsageRow:
     executions: dict[str, int] = field(default_factory=dict)
 
     @property
-    def executions_total(self) -> int:
-        return sum(self.executions.values())
+    def tool_counts(self) -> list[int]:
+        """Executions per tool, in the order of Tool (the table's columns)."""
+        return [self.executions.get(tool, 0) for tool in Tool.values]
 
 
 @dataclass

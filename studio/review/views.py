@@ -130,7 +130,15 @@ def review_settings(request):
 
 def _queue_context(request, form):
     items, total = selectors.review_queue(team=request.team)
-    return {"items": items, "total": total, "form": form, "policy": team_policy(request.team)}
+    # Which control sent an invalid form: its error is shown next to it.
+    error_origin = form.data.get("origin", "bulk") if form.is_bound and form.errors else None
+    return {
+        "items": items,
+        "total": total,
+        "form": form,
+        "error_origin": error_origin,
+        "policy": team_policy(request.team),
+    }
 
 
 def _settings_context(request, form, policy):

@@ -101,7 +101,10 @@ def probe(data: bytes) -> str | None:
 def thumbnail_png(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as source:
         source.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-        image = ImageOps.exif_transpose(source).convert("RGB")
+        image = ImageOps.exif_transpose(source)
+        # A cut-out (background removed) keeps its transparency in the thumbnail too.
+        transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        image = image.convert("RGBA" if transparent else "RGB")
     image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     return encode_png(image)
 

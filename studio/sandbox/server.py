@@ -88,17 +88,20 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         self._body_read = False
         app = self.server.app
         limit_headers: dict[str, str] = {}
+        # The counters are of API traffic, not of the tests' own calls to /_admin.
+        counted = not path.startswith("/_admin/")
         try:
             route, path_params = router.match(self.command, path)
-            app.stats.count("requests", f"{route.method} {route.template}")
             if route.admin:
                 self._authenticate_admin()
-            elif route.authenticated:
+            else:
+                app.stats.count("requests", f"{route.method} {route.template}")
+            if route.authenticated:
                 api_key = self._authenticate()
                 if route.group in API_GROUPS:
                     limit_headers = self._check_rate_limit(api_key, route.group)
             fault = app.faults.request_fault(route.group)
-            self._inject_before(fault)
+            self._inject(fault)
             request = Request(
                 method=self.command,
                 path=path,
@@ -124,7 +127,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             )
         if limit_headers:
             response = replace(response, headers={**limit_headers, **response.headers})
-        app.stats.count("responses", str(response.status))
+        if counted:
+            app.stats.count("responses", str(response.status))
         self._send(response, request_id)
         elapsed_ms = (time.perf_counter() - started) * 1000
         # The query string is left out: it holds the signatures of storage URLs.
@@ -143,7 +147,6 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         verdict = self.server.app.check_rate_limit(api_key, group)
         headers = verdict.headers()
         if not verdict.allowed:
-            self.server.app.stats.count("injected", "rate_limit_exceeded")
             raise ApiError(
                 429,
                 "rate_limited",
@@ -153,8 +156,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             )
         return headers
 
-    def _inject_before(self, fault: RequestFault) -> None:
-        """Sleep the injected latency; raise an injected error meant to come before handling."""
+    def _inject(self, fault: RequestFault) -> None:
+        """Sleep the latency, count the fault, raise its error (unless it comes after handling)."""
         stats = self.server.app.stats
         if fault.delay_seconds > 0:
             stats.count("injected", "latency")

@@ -200,7 +200,9 @@ class SandboxState:
 
     def execution_files(self, execution: Execution) -> list[StoredFile]:
         with self._lock:
-            return [replace(self._files[file_id]) for file_id in execution.result_file_ids]
+            # A copy of the execution may outlive a reset that forgot its files.
+            files = (self._files.get(file_id) for file_id in execution.result_file_ids)
+            return [replace(stored) for stored in files if stored is not None]
 
     # -- files --------------------------------------------------------------
 

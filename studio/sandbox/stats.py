@@ -3,7 +3,7 @@
 Sections: ``executions`` (created, per tool type), ``requests`` (per
 endpoint, as "METHOD /template"), ``responses`` (per status), ``injected``
 (faults that hit a request, per kind), and ``webhooks`` (delivery attempts
-and what became of them).
+and what became of them). Calls of /_admin itself are not counted.
 """
 
 from __future__ import annotations

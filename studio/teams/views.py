@@ -101,9 +101,7 @@ def invitation_create(request):
             role=form.cleaned_data["role"],
             email=form.cleaned_data["email"],
             lifetime=form.lifetime,
-            accept_url_for=lambda inv: request.build_absolute_uri(
-                reverse("invitation_detail", args=[inv.token])
-            ),
+            accept_url_for=lambda invitation: _invitation_link(request, invitation),
         )
         form = InvitationForm(grantable=actor.grantable_roles())
     context = _team_context(request, invitation_form=form, created=created)
@@ -193,19 +191,26 @@ def _members(request, *, error=None):
     return render(request, f"{PAGE}#members", context)
 
 
+def _invitation_link(request, invitation):
+    return request.build_absolute_uri(reverse("invitation_detail", args=[invitation.token]))
+
+
 def _team_context(request, **extra) -> dict:
     actor = request.membership
     members = selectors.team_members(team=request.team)
+    invitations = (
+        selectors.pending_invitations(team=request.team) if actor.can_manage_members else []
+    )
+    for invitation in [*invitations, extra.get("created")]:
+        if invitation is not None:
+            invitation.link = _invitation_link(request, invitation)
     context = {
         "team": request.team,
         "actor": actor,
         "members": [(m, actor.can_manage(m) and m.pk != actor.pk) for m in members],
-        "owner_count": sum(1 for m in members if m.role == Role.OWNER),
         "roles": [(r.value, r.label, ROLE_HELP[r]) for r in Role],
         "grantable": actor.grantable_roles(),
-        "invitations": selectors.pending_invitations(team=request.team)
-        if actor.can_manage_members
-        else [],
+        "invitations": invitations,
         "invitation_form": InvitationForm(grantable=actor.grantable_roles()),
         "rename_form": TeamForm(initial={"name": request.team.name}),
     }

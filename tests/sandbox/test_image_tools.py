@@ -197,6 +197,29 @@ def test_an_undecodable_source_makes_the_execution_fail(instant_api):
     assert broken in execution["error"]["message"]
 
 
+def test_upscaling_a_source_over_4096_px_fails(instant_api):
+    wide = upload(instant_api, png_bytes((9, 9, 9), (4097, 8)))
+
+    execution = wait(instant_api, start_tool(instant_api, "upscale-image", imageFileId=wide))
+
+    assert execution["status"] == "failed"
+    assert execution["error"]["code"] == "image_too_large"
+    assert "4097x8" in execution["error"]["message"]
+    # The other tools take it.
+    assert run_tool(instant_api, "vectorize-image", imageFileId=wide)["status"] == "succeeded"
+
+
+def test_a_cut_out_keeps_its_transparency_in_the_thumbnail(instant_api):
+    source = upload(instant_api, subject_png())
+    cut_out = run_tool(instant_api, "remove-image-background", imageFileId=source)
+
+    url = hydrate(instant_api, cut_out["results"][0]["fileId"])["thumbnailSource"]["url"]
+
+    thumbnail = decode(httpx.get(url).content)
+    assert thumbnail.mode == "RGBA"
+    assert thumbnail.getchannel("A").getextrema() == (0, 255)
+
+
 def test_explicit_nulls_are_the_defaults(api):
     source = upload(api, png_bytes())
 

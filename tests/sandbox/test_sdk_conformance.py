@@ -8,14 +8,21 @@ camelCase keys into snake_case.
 from __future__ import annotations
 
 import io
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from PIL import Image
-from videogen import VideoGen, VideoGenError, download_file, upload_file
+from videogen import (
+    VideoGen,
+    VideoGenError,
+    download_file,
+    upload_file,
+    verify_webhook_signature,
+)
 
-from tests.sandbox.helpers import png_bytes
+from tests.sandbox.helpers import png_bytes, receiver, subject_png
 
 FAST_POLL = {"poll_interval_ms": 50, "timeout_ms": 15_000}
 
@@ -23,6 +30,13 @@ FAST_POLL = {"poll_interval_ms": 50, "timeout_ms": 15_000}
 @pytest.fixture
 def client(sandbox) -> Iterator[VideoGen]:
     with VideoGen(api_key=sandbox.api_key, base_url=sandbox.base_url, timeout=10.0) as client:
+        yield client
+
+
+@pytest.fixture
+def lab_client(lab) -> Iterator[VideoGen]:
+    """A client of the lab sandbox: quick executions, reset for each test, faults allowed."""
+    with VideoGen(api_key=lab.api_key, base_url=lab.base_url, timeout=10.0) as client:
         yield client
 
 
@@ -168,3 +182,147 @@ def test_unknown_execution_is_a_404(client):
         client.tools.get_tool_execution_info("vg_exec_doesnotexist")
 
     assert caught.value.status == 404
+
+
+# -- the sibling image tools -------------------------------------------------------
+
+
+def _uploaded_subject(client: VideoGen) -> str:
+    return upload_file(client, subject_png((320, 200)), display_name="subject.png", **FAST_POLL)[
+        "file_id"
+    ]
+
+
+def test_upscale_image_and_wait(lab_client):
+    # The SDK sends its keyword arguments as the body, in camelCase: image_file_id -> imageFileId.
+    execution = lab_client.tools.upscale_image_and_wait(
+        image_file_id=_uploaded_subject(lab_client), watermark_mode="AUTO", **FAST_POLL
+    )
+
+    assert execution["status"] == "succeeded"
+    assert execution["tool_type"] == "UPSCALE_IMAGE"
+    [result] = execution["results"]
+    image = Image.open(io.BytesIO(download_file(lab_client, result["file_id"])))
+    assert (image.format, image.size) == ("PNG", (640, 400))
+
+
+def test_remove_image_background_and_wait(lab_client):
+    execution = lab_client.tools.remove_image_background_and_wait(
+        image_file_id=_uploaded_subject(lab_client), is_output_temporary=True, **FAST_POLL
+    )
+
+    assert execution["tool_type"] == "REMOVE_IMAGE_BACKGROUND"
+    data = lab_client.download_file(execution["results"][0]["file_id"])
+    alpha = Image.open(io.BytesIO(data)).getchannel("A")
+    assert alpha.getextrema() == (0, 255)
+
+
+def test_vectorize_image_and_wait(lab_client):
+    execution = lab_client.tools.vectorize_image_and_wait(
+        image_file_id=_uploaded_subject(lab_client), **FAST_POLL
+    )
+
+    assert execution["tool_type"] == "VECTORIZE_IMAGE"
+    svg = ElementTree.fromstring(download_file(lab_client, execution["results"][0]["file_id"]))
+    assert svg.get("viewBox")
+    assert len(svg.findall("{http://www.w3.org/2000/svg}path")) > 1
+
+
+def test_a_failed_execution_raises_in_the_waiting_helpers(lab, lab_client):
+    lab.faults(execution_failure_share=1.0)
+
+    with pytest.raises(VideoGenError) as caught:
+        lab_client.tools.generate_image_and_wait(prompt="doomed", **FAST_POLL)
+    failed = lab_client.tools.upscale_image_and_wait(
+        image_file_id=_uploaded_subject(lab_client), throw_on_failure=False, **FAST_POLL
+    )
+
+    assert caught.value.body["status"] == "failed"
+    assert caught.value.body["error"]["code"] == "generation_failed"
+    assert failed["status"] == "failed"
+    assert failed["error"] == {
+        "message": "The model could not render this prompt.",
+        "code": "generation_failed",
+    }
+
+
+def test_injected_errors_reach_the_sdk_as_errors(lab, lab_client):
+    lab.faults(rate_limited_share={"tools": 1.0}, server_error_share={"files": 1.0})
+
+    with pytest.raises(VideoGenError) as limited:
+        lab_client.tools.vectorize_image(image_file_id="vg_file_x")
+    with pytest.raises(VideoGenError) as failed:
+        lab_client.files.get_files()
+
+    assert limited.value.status == 429
+    assert limited.value.body["code"] == "rate_limited"
+    assert failed.value.status in (500, 502, 503)
+    assert failed.value.request_id.startswith("req_")
+
+
+def test_list_tool_executions_needs_no_tool_type(lab_client):
+    source = _uploaded_subject(lab_client)
+    generated = lab_client.tools.generate_image(prompt="a")["tool_execution_id"]
+    upscaled = lab_client.tools.upscale_image(image_file_id=source)["tool_execution_id"]
+
+    listed = lab_client.tools.list_tool_executions(limit=10)
+
+    assert [item["tool_execution_id"] for item in listed["items"]] == [upscaled, generated]
+    assert [item["tool_type"] for item in listed["items"]] == ["UPSCALE_IMAGE", "GENERATE_IMAGE"]
+
+
+# -- webhooks ----------------------------------------------------------------------
+
+
+def test_webhook_endpoints_create_list_delete(lab_client):
+    created = lab_client.webhooks.create_webhook_endpoint(
+        url="https://studio.example/hooks",
+        events=["tool_execution.succeeded", "tool_execution.failed"],
+        description="Studio",
+    )
+
+    assert created["endpoint_id"].startswith("vg_whep_")
+    assert created["signing_secret"].startswith("whsec_")
+    assert created["signing_secret_last4"] == created["signing_secret"][-4:]
+    listed = lab_client.webhooks.list_webhook_endpoints(limit=10)
+    assert [item["endpoint_id"] for item in listed["items"]] == [created["endpoint_id"]]
+    assert "signing_secret" not in listed["items"][0]
+    assert listed["next_cursor"] is None
+
+    assert lab_client.webhooks.delete_webhook_endpoint(created["endpoint_id"]) is None
+    assert lab_client.webhooks.list_webhook_endpoints()["items"] == []
+    with pytest.raises(VideoGenError) as caught:
+        lab_client.webhooks.delete_webhook_endpoint(endpoint_id=created["endpoint_id"])
+    assert caught.value.status == 404
+
+
+def test_create_webhook_endpoint_validation_reaches_the_sdk(lab_client):
+    with pytest.raises(VideoGenError) as caught:
+        lab_client.webhooks.create_webhook_endpoint(url="mailto:a@b.c", events=["x"])
+
+    assert caught.value.status == 400
+    assert caught.value.body["code"] == "invalid_parameters"
+
+
+def test_verify_webhook_signature_on_a_real_delivery(lab_client):
+    with receiver() as hooks:
+        secret = lab_client.webhooks.create_webhook_endpoint(
+            url=hooks.url, events=["tool_execution.succeeded"]
+        )["signing_secret"]
+        execution = lab_client.tools.vectorize_image_and_wait(
+            image_file_id=_uploaded_subject(lab_client), **FAST_POLL
+        )
+        [delivery] = hooks.wait_for(1)
+
+    event = verify_webhook_signature(delivery.body, delivery.headers, secret)
+    assert event["event"] == "tool_execution.succeeded"
+    assert event["tool_execution_id"] == execution["tool_execution_id"]
+    assert event["tool_type"] == "VECTORIZE_IMAGE"
+    assert event["results"][0]["file"]["download_source"]["url"].startswith("http://127.0.0.1:")
+    # The method on the client, and the keyword spelling, say the same.
+    again = lab_client.verify_webhook_signature(
+        raw_body=delivery.body, headers=delivery.headers, signing_secret=secret
+    )
+    assert again == event
+    with pytest.raises(VideoGenError):
+        verify_webhook_signature(delivery.body, delivery.headers, "whsec_" + "A" * 32)

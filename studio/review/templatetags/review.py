@@ -4,6 +4,7 @@ from studio.review.policy import (
     CardResults,
     is_reviewer,
     policy_for_request,
+    review_status_text,
     sees_unapproved,
     team_policy,
     visible_results,
@@ -39,3 +40,13 @@ def sees_review_state(context, generation) -> bool:
     return sees_unapproved(
         membership=getattr(request, "membership", None), created_by_id=generation.created_by_id
     )
+
+
+@register.simple_tag(takes_context=True)
+def review_status(context, result) -> str:
+    """"Approved", "Awaiting review", "Rejected: reason", ... for the viewer."""
+    request = context.get("request")
+    policy = policy_for_request(request) if request is not None else None
+    if policy is None or policy.team_id != result.team_id:
+        policy = team_policy(result.team_id)
+    return review_status_text(result=result, policy=policy)

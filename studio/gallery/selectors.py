@@ -1,0 +1,250 @@
+"""Reads of the gallery: results, favourites, collections, share links.
+
+Everything starts from a team (studio.teams.scoping), and pages are cut by a
+keyset cursor on (created_at, id), newest first, so page 2,000 costs what
+page 1 costs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.http import Http404
+
+from studio.generations.models import Result
+from studio.teams.scoping import for_team, get_for_team_or_404
+
+from . import search
+from .models import Collection, CollectionItem, Favourite, ShareLink
+
+PAGE_SIZE = 48
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the last result's (created_at, id). Shown in URLs as `µs-id`."""
+
+    created_at: datetime
+    pk: int
+
+    @classmethod
+    def after(cls, result: Result) -> Cursor:
+        return cls(result.created_at, result.pk)
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor:
+        """Raise ValueError for anything that is not a cursor this code wrote."""
+        match = _CURSOR.match(text or "")
+        if not match:
+            raise ValueError("not a gallery cursor")
+        micros, pk = (int(g) for g in match.groups())
+        return cls(_EPOCH + timedelta(microseconds=micros), pk)
+
+    def __str__(self) -> str:
+        micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{micros}-{self.pk}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the gallery is narrowed to; every field optional, all combine (AND)."""
+
+    q: str = ""
+    member: object | None = None  # a user
+    status: str = ""
+    tool: str = ""
+    aspect_ratio: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    favourites_of: object | None = None  # a user
+    collection: Collection | None = None
+
+
+@dataclass
+class Page:
+    results: list[Result]
+    next_cursor: Cursor | None
+    favourite_ids: set[int] = field(default_factory=set)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _filtered(queryset, filters: Filters):
+    if filters.q:
+        ids = search.matching_generation_ids(filters.q)
+        if ids is not None:
+            queryset = queryset.filter(generation_id__in=ids)
+    if filters.member is not None:
+        queryset = queryset.filter(generation__created_by=filters.member)
+    if filters.status:
+        queryset = queryset.filter(generation__status=filters.status)
+    if filters.tool:
+        queryset = queryset.filter(generation__tool=filters.tool)
+    if filters.aspect_ratio:
+        queryset = queryset.filter(generation__aspect_ratio=filters.aspect_ratio)
+    if filters.date_from:
+        queryset = queryset.filter(created_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        queryset = queryset.filter(created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    if filters.favourites_of is not None:
+        queryset = queryset.filter(favourites__user=filters.favourites_of)
+    if filters.collection is not None:
+        queryset = queryset.filter(collection_items__collection=filters.collection)
+    return queryset
+
+
+def gallery_results(
+    *,
+    team,
+    filters: Filters | None = None,
+    cursor: Cursor | None = None,
+    user=None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """One page of the team's stored results, newest first, and which are `user`'s favourites.
+
+    Two queries whatever the gallery's size or the page's depth: the page (one
+    row more than shown, to know whether there is a next one) and its
+    favourites. The cursor condition is written so that the (team, created_at)
+    index gives a range, not a scan.
+    """
+    queryset = _filtered(
+        for_team(Result, team).exclude(thumbnail=""), filters or Filters()
+    ).select_related("generation", "generation__created_by")
+    if cursor is not None:
+        queryset = queryset.filter(created_at__lte=cursor.created_at).filter(
+            Q(created_at__lt=cursor.created_at) | Q(pk__lt=cursor.pk)
+        )
+    rows = list(queryset.order_by("-created_at", "-pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    favourite_ids = set()
+    if user is not None and rows:
+        favourite_ids = set(
+            for_team(Favourite, team)
+            .filter(user=user, result_id__in=[r.pk for r in rows])
+            .values_list("result_id", flat=True)
+        )
+    return Page(rows, Cursor.after(rows[-1]) if more else None, favourite_ids)
+
+
+def result_for_team(*, team, pk: int) -> Result:
+    return get_for_team_or_404(
+        Result.objects.exclude(thumbnail="").select_related("generation"), team=team, pk=pk
+    )
+
+
+def is_favourite(*, user, result: Result) -> bool:
+    return Favourite.objects.filter(user=user, result=result).exists()
+
+
+# --- collections ----------------------------------------------------------------------------
+
+
+def _with_cover(queryset):
+    """The cover: the chosen image while it is still in the collection, else the latest added."""
+    latest = CollectionItem.objects.filter(collection=OuterRef("pk")).order_by("-added_at", "-pk")
+    chosen_in = CollectionItem.objects.filter(collection=OuterRef("pk"), result=OuterRef("cover"))
+    return queryset.annotate(
+        latest_result_id=Subquery(latest.values("result_id")[:1]),
+        cover_is_in=Exists(chosen_in),
+        item_count=Count("items", distinct=True),
+    )
+
+
+def collections_for_team(*, team) -> list[Collection]:
+    collections = list(_with_cover(for_team(Collection, team)).select_related("created_by"))
+    for collection in collections:
+        collection.cover_result_id = (
+            collection.cover_id if collection.cover_is_in else collection.latest_result_id
+        )
+    return collections
+
+
+def collection_for_team(*, team, pk: int) -> Collection:
+    collection = get_for_team_or_404(
+        _with_cover(Collection.objects.select_related("created_by")), team=team, pk=pk
+    )
+    collection.cover_result_id = (
+        collection.cover_id if collection.cover_is_in else collection.latest_result_id
+    )
+    return collection
+
+
+def collection_choices(*, team):
+    """For the gallery's collection filter: id and name only."""
+    return for_team(Collection, team).order_by("name")
+
+
+def collections_of_result(*, team, result: Result) -> list[tuple[Collection, bool]]:
+    """Every collection of the team, and whether `result` is in it (for the add/remove menu)."""
+    contains = CollectionItem.objects.filter(collection=OuterRef("pk"), result=result)
+    collections = for_team(Collection, team).annotate(has_result=Exists(contains)).order_by("name")
+    return [(c, c.has_result) for c in collections]
+
+
+# --- share links ----------------------------------------------------------------------------
+
+
+def share_links_for_team(*, team) -> list[ShareLink]:
+    return list(
+        for_team(ShareLink, team).select_related(
+            "collection", "result", "result__generation", "created_by"
+        )
+    )
+
+
+def share_links_of(*, team, collection: Collection | None = None, result: Result | None = None):
+    links = for_team(ShareLink, team).active().select_related("created_by")
+    if collection is not None:
+        return list(links.filter(collection=collection))
+    return list(links.filter(result=result))
+
+
+def share_link_for_team(*, team, pk: int) -> ShareLink:
+    return get_for_team_or_404(
+        ShareLink.objects.select_related("collection", "result"), team=team, pk=pk
+    )
+
+
+def active_share_link(*, token: str) -> ShareLink:
+    """The link behind a token, if it is still valid; 404 otherwise (expired, revoked, unknown).
+
+    Not scoped to a team: the token is the only credential a visitor has.
+    """
+    link = (
+        ShareLink.objects.active()
+        .select_related("team", "collection", "result", "result__generation", "created_by")
+        .filter(token=token)
+        .first()
+    )
+    if link is None:
+        raise Http404("This link has expired or was revoked.")
+    return link
+
+
+def shared_result(*, link: ShareLink, pk: int) -> Result:
+    """A result that `link` shows: its own result, or one in its collection."""
+    results = for_team(Result, link.team_id).exclude(thumbnail="").select_related("generation")
+    if link.result_id:
+        results = results.filter(pk=link.result_id)
+    else:
+        results = results.filter(collection_items__collection_id=link.collection_id)
+    return get_for_team_or_404(results, team=link.team_id, pk=pk)
+
+
+def share_link_covers(*, token: str, result: Result) -> bool:
+    """Whether an active link with `token` shows `result` (media access, access.py)."""
+    link = ShareLink.objects.active().filter(token=token, team_id=result.team_id).first()
+    if link is None:
+        return False
+    if link.result_id:
+        return link.result_id == result.pk
+    return CollectionItem.objects.filter(collection_id=link.collection_id, result=result).exists()
