@@ -31,7 +31,10 @@ def landed(celery_worker, client):
     user = make_user()
     client.force_login(user)
     generation = generation_create(
-        team=user.teams.get(), user=user, prompt="a teapot on a table", num_results=2,
+        team=user.teams.get(),
+        user=user,
+        prompt="a teapot on a table",
+        num_results=2,
         aspect_ratio="1:1",
     )
     wait_for(lambda: _landed(generation))
@@ -40,9 +43,7 @@ def landed(celery_worker, client):
 
 
 def _derived(source_result):
-    generation = wait_for(
-        lambda: Generation.objects.filter(source_result=source_result).first()
-    )
+    generation = wait_for(lambda: Generation.objects.filter(source_result=source_result).first())
     wait_for(lambda: _landed(generation), message="derived generation did not land")
     return generation
 
@@ -100,7 +101,9 @@ def test_variations_use_the_result_as_reference_without_uploading(landed):
     client.post(reverse("result_variations", args=[source.pk]), **HTMX)
 
     variation = wait_for(
-        lambda: Generation.objects.exclude(pk=generation.pk).filter(references__isnull=False).first()
+        lambda: (
+            Generation.objects.exclude(pk=generation.pk).filter(references__isnull=False).first()
+        )
     )
     wait_for(lambda: _landed(variation))
     assert variation.status == Status.SUCCEEDED, variation.error_message
