@@ -108,6 +108,8 @@ INSTALLED_APPS = [
     "studio.teams",
     "studio.generations",
     "studio.gallery",
+    "studio.webhooks",
+    "studio.review",
 ]
 
 MIDDLEWARE = [
@@ -246,6 +248,8 @@ VIDEOGEN_TIMEOUT = envfloat("VIDEOGEN_TIMEOUT", 30.0)
 STUDIO_POLL_FIRST_DELAY = envfloat("STUDIO_POLL_FIRST_DELAY", 1.5)
 STUDIO_POLL_MAX_DELAY = envfloat("STUDIO_POLL_MAX_DELAY", 30.0)
 STUDIO_POLL_BACKOFF = envfloat("STUDIO_POLL_BACKOFF", 1.3)
+# With webhooks registered, a poll is only a fallback for a lost delivery.
+STUDIO_WEBHOOK_FALLBACK_POLL_DELAY = envfloat("STUDIO_WEBHOOK_FALLBACK_POLL_DELAY", 60.0)
 STUDIO_RECONCILE_INTERVAL = envfloat("STUDIO_RECONCILE_INTERVAL", 30.0)
 STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
 
@@ -279,6 +283,7 @@ CELERY_TASK_ROUTES = {
     "generations.cancel_execution": {"queue": "submit"},
     "generations.poll_execution": {"queue": "poll"},
     "generations.ingest_results": {"queue": "ingest"},
+    "webhooks.handle_delivery": {"queue": "poll"},
 }
 # Every worker consumes all queues unless started with -Q (see README: scaling).
 CELERY_TASK_QUEUES = [

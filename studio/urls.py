@@ -4,7 +4,10 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("studio.ops.urls")),
+    path("", include("studio.webhooks.urls")),
     path("accounts/", include("studio.accounts.urls")),
     path("", include("studio.gallery.urls")),
+    path("", include("studio.teams.urls")),
     path("", include("studio.generations.urls")),
+    path("", include("studio.review.urls")),
 ]

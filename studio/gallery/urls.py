@@ -3,6 +3,49 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    # The gallery and what people do with its results.
+    path("gallery/", views.gallery, name="gallery"),
+    path("gallery/results/<int:pk>/favourite/", views.favourite_toggle, name="favourite_toggle"),
+    path("gallery/results/<int:pk>/organise/", views.result_organise, name="result_organise"),
+    path(
+        "gallery/results/<int:pk>/collections/",
+        views.result_collections,
+        name="result_collections",
+    ),
+    path("gallery/results/<int:pk>/share/", views.result_share, name="result_share"),
+    # Collections (boards).
+    path("collections/", views.collection_list, name="collection_list"),
+    path("collections/new/", views.collection_create, name="collection_create"),
+    path("collections/<int:pk>/", views.collection_detail, name="collection_detail"),
+    path("collections/<int:pk>/rename/", views.collection_rename, name="collection_rename"),
+    path("collections/<int:pk>/delete/", views.collection_delete, name="collection_delete"),
+    path("collections/<int:pk>/share/", views.collection_share, name="collection_share"),
+    path(
+        "collections/<int:pk>/results/<int:result_pk>/add/",
+        views.collection_add,
+        name="collection_add",
+    ),
+    path(
+        "collections/<int:pk>/results/<int:result_pk>/remove/",
+        views.collection_remove,
+        name="collection_remove",
+    ),
+    path(
+        "collections/<int:pk>/results/<int:result_pk>/cover/",
+        views.collection_cover,
+        name="collection_cover",
+    ),
+    # Share links: managed by the team, opened by anyone who has one.
+    path("share-links/", views.share_link_list, name="share_link_list"),
+    path("share-links/<int:pk>/revoke/", views.share_link_revoke, name="share_link_revoke"),
+    path("s/<slug:share_token>/", views.shared, name="shared"),
+    path("s/<slug:share_token>/results/<int:pk>/", views.shared_result, name="shared_result"),
+    path(
+        "s/<slug:share_token>/media/<int:pk>/<str:kind>/",
+        views.shared_media,
+        name="shared_media",
+    ),
+    # Media bytes, for members.
     path("media/results/<int:pk>/<str:kind>/", views.result_media, name="result_media"),
     path("media/references/<int:pk>/", views.reference_media, name="reference_media"),
 ]

@@ -1,18 +1,259 @@
-"""Media bytes: every original, thumbnail and reference goes through here, and
-whether a result may be seen is decided in one place (access.py)."""
+"""The gallery, collections and share links; and media bytes: every original,
+thumbnail and reference goes through here, and whether a result may be seen
+is decided in one place (access.py)."""
 
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_GET
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from studio.generations.models import Reference, Result
 
+from . import selectors, services
 from .access import result_visible_to
+from .forms import CollectionForm, GalleryFilterForm, ShareLinkForm
+from .services import GalleryRuleError
+
+PAGE = "gallery/index.html"
+COLLECTIONS_PAGE = "gallery/collections.html"
+COLLECTION_PAGE = "gallery/collection.html"
+SHARE_LINKS_PAGE = "gallery/share_links.html"
+SHARED_PAGE = "gallery/shared.html"
 
 KINDS = {"original", "thumbnail"}
 # Media is shown by the studio's own pages only, and an SVG opened on its own
 # must not run scripts: a sandboxing policy on every media response.
 MEDIA_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+
+
+# --- the gallery ------------------------------------------------------------------------------
+
+
+@require_GET
+def gallery(request):
+    if request.team is None:
+        return redirect("team_list")
+    form = GalleryFilterForm(request.GET, team=request.team)
+    form.is_valid()
+    if "collection" in form.errors:  # another team's collection id: not told apart
+        raise Http404("No such collection.")
+    page = _page(request, form.filters(user=request.user))
+    context = {"form": form, **page}
+    return _render(request, PAGE, context, {"gallery-results": "results", "gallery-more": "page"})
+
+
+@require_POST
+def favourite_toggle(request, pk: int):
+    result = selectors.result_for_team(team=request.team, pk=pk)
+    on = services.favourite_toggle(membership=_membership(request), result=result)
+    if not request.htmx:
+        return redirect("gallery")
+    response = render(request, f"{PAGE}#favourite", {"result": result, "is_favourite": on})
+    # Other buttons for the same image (a tile behind the viewer) follow.
+    return trigger_client_event(response, "gallery:favourite", {"id": result.pk, "on": on})
+
+
+@require_GET
+def result_organise(request, pk: int):
+    """The viewer's panel: favourite, collections and share links of one result."""
+    result = selectors.result_for_team(team=request.team, pk=pk)
+    return render(request, f"{PAGE}#organise", _organise_context(request, result))
+
+
+@require_GET
+def result_collections(request, pk: int):
+    """The add-to-collection menu of one result (a tile's or the viewer's)."""
+    result = selectors.result_for_team(team=request.team, pk=pk)
+    return render(request, f"{PAGE}#collection-menu", _menu_context(request, result))
+
+
+# --- collections ------------------------------------------------------------------------------
+
+
+@require_GET
+def collection_list(request):
+    if request.team is None:
+        return redirect("team_list")
+    return render(request, COLLECTIONS_PAGE, _collections_context(request, CollectionForm()))
+
+
+@require_POST
+def collection_create(request):
+    """From the collections page (a new board) or a result's menu (a board with that image)."""
+    membership = _membership(request)
+    result = None
+    if request.POST.get("result"):
+        result = selectors.result_for_team(team=request.team, pk=request.POST["result"])
+    form = CollectionForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            collection = services.collection_create(
+                membership=membership, name=form.cleaned_data["name"], result=result
+            )
+        except GalleryRuleError as exc:
+            error = str(exc)
+            form.add_error("name", error)
+        else:
+            if result is None:
+                return redirect("collection_detail", pk=collection.pk)
+    if result is not None and request.htmx:
+        return render(
+            request, f"{PAGE}#collection-menu", _menu_context(request, result, new_form=form)
+        )
+    if result is not None:
+        return redirect("gallery")
+    return render(request, COLLECTIONS_PAGE, _collections_context(request, form))
+
+
+@require_GET
+def collection_detail(request, pk: int):
+    collection = selectors.collection_for_team(team=request.team, pk=pk)
+    page = _page(request, selectors.Filters(collection=collection))
+    context = {
+        "collection": collection,
+        "rename_form": CollectionForm(initial={"name": collection.name}),
+        **_share_context(request, collection=collection),
+        **page,
+    }
+    return _render(request, COLLECTION_PAGE, context, {"gallery-more": "page"})
+
+
+@require_POST
+def collection_rename(request, pk: int):
+    collection = selectors.collection_for_team(team=request.team, pk=pk)
+    form = CollectionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.collection_rename(
+                membership=_membership(request), collection=collection, name=form.cleaned_data["name"]
+            )
+        except GalleryRuleError as exc:
+            form.add_error("name", str(exc))
+    if form.errors:
+        page = _page(request, selectors.Filters(collection=collection))
+        context = {
+            "collection": collection,
+            "rename_form": form,
+            **_share_context(request, collection=collection),
+            **page,
+        }
+        return render(request, COLLECTION_PAGE, context)
+    return redirect("collection_detail", pk=collection.pk)
+
+
+@require_POST
+def collection_delete(request, pk: int):
+    collection = selectors.collection_for_team(team=request.team, pk=pk)
+    services.collection_delete(membership=_membership(request), collection=collection)
+    return redirect("collection_list")
+
+
+@require_POST
+def collection_add(request, pk: int, result_pk: int):
+    collection = selectors.collection_for_team(team=request.team, pk=pk)
+    result = selectors.result_for_team(team=request.team, pk=result_pk)
+    services.collection_add(membership=_membership(request), collection=collection, result=result)
+    return _after_item_change(request, result, collection)
+
+
+@require_POST
+def collection_remove(request, pk: int, result_pk: int):
+    collection = selectors.collection_for_team(team=request.team, pk=pk)
+    result = selectors.result_for_team(team=request.team, pk=result_pk)
+    services.collection_remove(
+        membership=_membership(request), collection=collection, result=result
+    )
+    return _after_item_change(request, result, collection)
+
+
+@require_POST
+def collection_cover(request, pk: int, result_pk: int):
+    collection = selectors.collection_for_team(team=request.team, pk=pk)
+    result = selectors.result_for_team(team=request.team, pk=result_pk)
+    try:
+        services.collection_set_cover(
+            membership=_membership(request), collection=collection, result=result
+        )
+    except GalleryRuleError as exc:
+        return HttpResponseBadRequest(str(exc))
+    if request.htmx:
+        response = HttpResponse(status=204)
+        return trigger_client_event(response, "studio:done", {"message": "Cover changed."})
+    return redirect("collection_detail", pk=collection.pk)
+
+
+# --- share links --------------------------------------------------------------------------------
+
+
+@require_POST
+def collection_share(request, pk: int):
+    collection = selectors.collection_for_team(team=request.team, pk=pk)
+    return _share(request, collection=collection)
+
+
+@require_POST
+def result_share(request, pk: int):
+    result = selectors.result_for_team(team=request.team, pk=pk)
+    return _share(request, result=result)
+
+
+@require_GET
+def share_link_list(request):
+    if request.team is None:
+        return redirect("team_list")
+    links = selectors.share_links_for_team(team=request.team)
+    return render(request, SHARE_LINKS_PAGE, {"links": links})
+
+
+@require_POST
+def share_link_revoke(request, pk: int):
+    link = selectors.share_link_for_team(team=request.team, pk=pk)
+    services.share_link_revoke(membership=_membership(request), link=link)
+    link.refresh_from_db()
+    if request.htmx:
+        return render(request, f"{SHARE_LINKS_PAGE}#link-row", {"link": link})
+    return redirect("share_link_list")
+
+
+# --- what a share link shows, to anyone who has it ----------------------------------------------
+
+
+@login_not_required
+@require_GET
+def shared(request, share_token: str):
+    link = _active_link_or_gone(request, share_token)
+    if isinstance(link, HttpResponse):
+        return link
+    context = {"link": link}
+    if link.collection_id:
+        context.update(_page(request, selectors.Filters(collection=link.collection), team=link.team))
+    return _private(_render(request, SHARED_PAGE, context, {"gallery-more": "page"}))
+
+
+@login_not_required
+@require_GET
+def shared_result(request, share_token: str, pk: int):
+    link = _active_link_or_gone(request, share_token)
+    if isinstance(link, HttpResponse):
+        return link
+    result = selectors.shared_result(link=link, pk=pk)
+    return _private(render(request, SHARED_PAGE, {"link": link, "result": result}))
+
+
+@login_not_required
+@require_GET
+def shared_media(request, share_token: str, pk: int, kind: str):
+    response = result_media(request, pk, kind)
+    # A revoked link must stop at once: no copy kept by the browser.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- media --------------------------------------------------------------------------------------
 
 
 @require_GET
@@ -54,4 +295,117 @@ def _private_file(field, content_type, *, as_attachment=False, filename=None):
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = MEDIA_CSP
+    return response
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _membership(request):
+    if request.membership is None:
+        raise PermissionDenied("You are not a member of any team.")
+    return request.membership
+
+
+def _render(request, template, context, partials: dict[str, str]):
+    """The page, or only the fragment the HTMX request targets (radiofeed's helper).
+
+    A history restore (back button after the cache is gone) gets the whole page.
+    """
+    htmx = request.htmx
+    if htmx and not htmx.history_restore_request and htmx.target in partials:
+        template = f"{template}#{partials[htmx.target]}"
+    return render(request, template, context)
+
+
+def _page(request, filters, *, team=None) -> dict:
+    """One page of results by the `cursor` in the query string, and the next page's URL."""
+    try:
+        cursor = selectors.Cursor.parse(request.GET["cursor"]) if request.GET.get("cursor") else None
+    except ValueError:
+        raise BadRequest("That page cursor is not one this gallery wrote.") from None
+    page = selectors.gallery_results(
+        team=team or request.team,
+        filters=filters,
+        cursor=cursor,
+        user=request.user if team is None else None,
+    )
+    next_query = None
+    if page.next_cursor is not None:
+        query = request.GET.copy()
+        query["cursor"] = str(page.next_cursor)
+        next_query = query.urlencode()
+    return {"page": page, "results": page.results, "next_query": next_query, "cursor": cursor}
+
+
+def _menu_context(request, result, *, new_form=None) -> dict:
+    return {
+        "result": result,
+        "collections": selectors.collections_of_result(team=request.team, result=result),
+        "new_form": new_form or CollectionForm(),
+    }
+
+
+def _organise_context(request, result, **extra) -> dict:
+    context = {
+        **_menu_context(request, result),
+        "is_favourite": selectors.is_favourite(user=request.user, result=result),
+        **_share_context(request, result=result),
+    }
+    context.update(extra)
+    return context
+
+
+def _share_context(request, *, collection=None, result=None, created=None, form=None) -> dict:
+    links = selectors.share_links_of(team=request.team, collection=collection, result=result)
+    for link in links:
+        link.url = request.build_absolute_uri(reverse("shared", args=[link.token]))
+    return {
+        "share_links": links,
+        "share_form": form or ShareLinkForm(),
+        "share_target": collection or result,
+        "share_created": created,
+    }
+
+
+def _share(request, *, collection=None, result=None):
+    form = ShareLinkForm(request.POST)
+    created = None
+    if form.is_valid():
+        try:
+            created = services.share_link_create(
+                membership=_membership(request),
+                collection=collection,
+                result=result,
+                lifetime=form.lifetime,
+            )
+        except GalleryRuleError as exc:
+            form.add_error("expires_in", str(exc))
+    if not request.htmx:
+        if collection is not None:
+            return redirect("collection_detail", pk=collection.pk)
+        return redirect("share_link_list")
+    context = _share_context(
+        request, collection=collection, result=result, created=created, form=form
+    )
+    return render(request, f"{PAGE}#share-panel", context)
+
+
+def _after_item_change(request, result, collection):
+    if not request.htmx:
+        return redirect("collection_detail", pk=collection.pk)
+    return render(request, f"{PAGE}#collection-menu", _menu_context(request, result))
+
+
+def _active_link_or_gone(request, token: str):
+    try:
+        return selectors.active_share_link(token=token)
+    except Http404:
+        return _private(render(request, SHARED_PAGE, {"gone": True}, status=404))
+
+
+def _private(response):
+    """Share pages: never cached (a revoked link stops at once), never indexed."""
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
     return response

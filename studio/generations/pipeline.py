@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from studio.videogen import client_from_settings
+from studio.webhooks.selectors import webhooks_enabled
 from studio.videogen.errors import (
     ApiConnectionError,
     RateLimitedError,
@@ -37,9 +38,13 @@ RETRY_SOON = 2.0
 
 
 def next_check_delay(check_count: int) -> float:
-    """Back off from STUDIO_POLL_FIRST_DELAY to STUDIO_POLL_MAX_DELAY."""
+    """Back off from STUDIO_POLL_FIRST_DELAY to STUDIO_POLL_MAX_DELAY; with
+    webhooks delivering the news, polling is only a slow fallback."""
     delay = settings.STUDIO_POLL_FIRST_DELAY * settings.STUDIO_POLL_BACKOFF**check_count
-    return min(delay, settings.STUDIO_POLL_MAX_DELAY)
+    delay = min(delay, settings.STUDIO_POLL_MAX_DELAY)
+    if webhooks_enabled():
+        delay = max(delay, settings.STUDIO_WEBHOOK_FALLBACK_POLL_DELAY)
+    return delay
 
 
 def _load(generation_id: int) -> Generation | None:
@@ -189,13 +194,21 @@ def check(generation_id: int) -> float | None:
         generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))
         return None
 
+    if apply_execution(generation, execution):
+        return None
+    return _schedule_next_check(generation)
+
+
+def apply_execution(generation: Generation, execution) -> bool:
+    """Move the generation to match VideoGen's word on its execution (from a GET
+    or a webhook). Returns True once the execution has ended."""
     if execution.status == "succeeded":
         with transaction.atomic():
             if generation.move(Status.SUCCEEDED, progress=100):
                 from .tasks import ingest_results
 
                 transaction.on_commit(lambda: ingest_results.delay(generation.pk))
-        return None
+        return True
     if execution.status == "failed":
         error = execution.error
         generation.move(
@@ -205,15 +218,15 @@ def check(generation_id: int) -> float | None:
                 error.code if error else None, error.message if error else None
             ),
         )
-        return None
+        return True
     if execution.status == "cancelled":
         generation.move(Status.CANCELLED)
-        return None
+        return True
     if execution.status == "running" and (
         generation.status != Status.RUNNING or execution.progress != generation.progress
     ):
-        generation.move(Status.RUNNING, progress=execution.progress)
-    return _schedule_next_check(generation)
+        generation.move(Status.RUNNING, progress=execution.progress or 0)
+    return False
 
 
 def _schedule_next_check(generation: Generation, at_least: float | None = None) -> float:

@@ -7,6 +7,7 @@ from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from studio.review.quota import reserve_images
 from studio.teams.models import Team
 
 from .images import EXTENSIONS, ImageInfo
@@ -50,6 +51,8 @@ def generation_create(
 ) -> Generation:
     """A new generate-image request: stored as queued, submitted by a worker."""
     with transaction.atomic():
+        # Quota first, so a refused request stores no reference image (_queue checks again).
+        reserve_images(team_id=team.pk, images=num_results)
         rows = [*reference_rows]
         rows += [reference_get_or_create(team=team, upload=f, info=i) for f, i in references]
         return _queue(
@@ -70,6 +73,9 @@ def _queue(generation: Generation, *, references: list[Reference] = ()) -> Gener
     """Save a new generation as a visible change and submit it once committed."""
     from .tasks import submit_generation
 
+    # The monthly quota (review app): raises QuotaExceeded, a ValueError, when
+    # these images do not fit; the saved row is the reservation.
+    reserve_images(team_id=generation.team_id, images=generation.num_results)
     generation.save()
     if references:
         generation.references.set(references)

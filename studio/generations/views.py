@@ -10,6 +10,8 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
+from studio.review.quota import QuotaExceeded
+
 from . import downloads, selectors, services
 from .forms import GenerationForm
 from .models import Generation, Tool
@@ -37,17 +39,24 @@ def generation_create(request):
             return render(request, f"{PAGE}#generation-form", {"form": form})
         return render(request, PAGE, _page_context(request, form))
     data = form.cleaned_data
-    services.generation_create(
-        team=request.team,
-        user=request.user,
-        prompt=data["prompt"],
-        references=data["references"],
-        reference_rows=list(data["reference_ids"]),
-        aspect_ratio=data["aspect_ratio"],
-        num_results=data["num_results"],
-        watermark_mode=data["watermark_mode"],
-        is_output_temporary=data["is_output_temporary"],
-    )
+    try:
+        services.generation_create(
+            team=request.team,
+            user=request.user,
+            prompt=data["prompt"],
+            references=data["references"],
+            reference_rows=list(data["reference_ids"]),
+            aspect_ratio=data["aspect_ratio"],
+            num_results=data["num_results"],
+            watermark_mode=data["watermark_mode"],
+            is_output_temporary=data["is_output_temporary"],
+        )
+    except QuotaExceeded as exc:
+        # Nothing was saved. Beside "Number of results" while fewer would fit.
+        form.add_error("num_results" if exc.left else None, str(exc))
+        if request.htmx:
+            return render(request, f"{PAGE}#generation-form", {"form": form})
+        return render(request, PAGE, _page_context(request, form))
     if not request.htmx:
         return redirect("studio")
     # A fresh form that keeps the settings, so the next try is one edit away,
@@ -97,7 +106,10 @@ def generation_resubmit(request, pk: int):
     """A new generation with the same settings; the old one stays in history."""
     _require_generate_permission(request)
     original = selectors.generation_for_team(team=request.team, pk=pk)
-    services.generation_resubmit(generation=original, user=request.user)
+    try:
+        services.generation_resubmit(generation=original, user=request.user)
+    except QuotaExceeded as exc:
+        return _refused(request, str(exc))
     return _started(request, "Submitted again.")
 
 

@@ -80,6 +80,7 @@ class AuditEntry(models.Model):
         Team,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        null=True,
         related_name="+",
     )
     actor = models.ForeignKey(

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+
 from studio.generations.models import Generation, Result
 from studio.teams.models import Membership, Team
 
@@ -53,8 +55,12 @@ def sees_unapproved(*, membership: Membership | None, created_by_id: int) -> boo
 def result_visible(
     *, result: Result, created_by_id: int, membership: Membership | None, policy: TeamPolicy
 ) -> bool:
-    """The rule. `membership` is the viewer's membership in the result's team (or None)."""
-    if membership is None or membership.team_id != result.team_id:
+    """The rule, for someone already allowed into the result's team.
+
+    `membership` is their membership in that team; None for a visitor with no
+    role (a share link), who is treated as a viewer.
+    """
+    if membership is not None and membership.team_id != result.team_id:
         return False
     if result.review_state == Result.ReviewState.APPROVED:
         return True
@@ -63,6 +69,19 @@ def result_visible(
     if result.review_state == Result.ReviewState.REJECTED:
         return False
     return not policy.require_approval
+
+
+def visible_q(*, membership: Membership | None, policy: TeamPolicy) -> Q:
+    """The same rule as a filter on a Result queryset, for lists that are not
+    prefetched per generation (a gallery of results, a share page)."""
+    if is_reviewer(membership):
+        return Q()
+    visible = Q(review_state=Result.ReviewState.APPROVED)
+    if membership is not None:
+        visible |= Q(generation__created_by_id=membership.user_id)
+    if not policy.require_approval:
+        visible |= Q(review_state=Result.ReviewState.PENDING)
+    return visible
 
 
 def review_mark(*, result: Result, policy: TeamPolicy) -> str:

@@ -41,7 +41,8 @@ def target_label(target: models.Model) -> str:
 
 def audit_record(
     *,
-    team: Team | int,
+    team: Team | int | None = None,
+    team_id: int | None = None,
     actor,
     action: str,
     target: models.Model,
@@ -51,12 +52,13 @@ def audit_record(
 ) -> AuditEntry:
     """Append one entry to the team's audit log, in the caller's transaction.
 
-    For other apps too: e.g. the teams app calls it when a role changes
-    (action=AuditEntry.Action.ROLE_CHANGE, before/after={"role": ...}).
+    For other apps too: the teams app calls it (team_id=...) when a member is
+    added, removed or changes role ("member.add", "member.remove", "member.role").
     """
     if action not in Action.values:
         raise ValueError(f"Unknown audit action {action!r}")
-    team_id = team if isinstance(team, int) else team.pk
+    if team_id is None:
+        team_id = team if isinstance(team, int) else team.pk
     return AuditEntry.objects.create(
         team_id=team_id,
         actor=actor if actor is not None and actor.pk else None,

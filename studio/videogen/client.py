@@ -195,6 +195,28 @@ class VideoGenClient:
         data = self._request("GET", "/v1/tools/executions", params=params, safe_to_retry=True)
         return ExecutionPage.from_wire(data)
 
+    # Webhook endpoints
+
+    def create_webhook_endpoint(
+        self, *, url: str, events: Sequence[str], description: str = ""
+    ) -> dict[str, Any]:
+        """Returns the endpoint with its `signingSecret`, which VideoGen shows only once."""
+        body = {"url": url, "events": list(events), "description": description}
+        data = self._request("POST", "/v1/webhooks/endpoints", json=body, safe_to_retry=False)
+        if not isinstance(data, Mapping) or not data.get("signingSecret"):
+            raise VideoGenError("VideoGen created a webhook endpoint but sent no signing secret.")
+        return dict(data)
+
+    def list_webhook_endpoints(self) -> list[dict[str, Any]]:
+        data = self._request("GET", "/v1/webhooks/endpoints", safe_to_retry=True)
+        if isinstance(data, Mapping):
+            data = next((data[k] for k in ("items", "data", "endpoints") if k in data), [])
+        return [dict(item) for item in data or [] if isinstance(item, Mapping)]
+
+    def delete_webhook_endpoint(self, endpoint_id: str) -> None:
+        path = f"/v1/webhooks/endpoints/{_segment(endpoint_id)}"
+        self._request("DELETE", path, safe_to_retry=True)
+
     # Files
 
     def create_upload(

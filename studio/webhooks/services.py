@@ -1,0 +1,100 @@
+"""Receiving VideoGen's webhooks: verify, record once, hand over to a worker."""
+
+from __future__ import annotations
+
+import binascii
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from studio.videogen.types import Execution
+
+from .models import WebhookDelivery, WebhookEndpoint
+from .selectors import forget_webhooks_enabled, signing_secrets
+
+log = logging.getLogger(__name__)
+
+EXECUTION_EVENTS = (
+    "tool_execution.succeeded",
+    "tool_execution.failed",
+    "tool_execution.cancelled",
+)
+STATUS_BY_EVENT = {event: event.split(".", 1)[1] for event in EXECUTION_EVENTS}
+
+
+class InvalidDelivery(Exception):
+    """Not signed by a secret of ours, too old or too new, or malformed."""
+
+
+def delivery_verify(*, body: bytes, headers: dict[str, str]) -> dict:
+    """The payload, if one of our endpoints' secrets signed it within 5 minutes.
+
+    The standardwebhooks library checks the signature and the timestamp
+    tolerance (5 minutes either way) in constant time.
+    """
+    for secret in signing_secrets():
+        try:
+            payload = Webhook(secret).verify(body, headers)
+        except (WebhookVerificationError, ValueError, binascii.Error):
+            continue
+        if isinstance(payload, dict):
+            return payload
+    raise InvalidDelivery("no valid signature")
+
+
+def delivery_record(*, webhook_id: str, payload: dict) -> WebhookDelivery | None:
+    """Store a verified delivery; None if this webhook-id was already received."""
+    from .tasks import handle_delivery
+
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                webhook_id=webhook_id,
+                event=str(payload.get("event", "")),
+                execution_id=str(payload.get("toolExecutionId") or ""),
+                payload=payload,
+            )
+            transaction.on_commit(lambda: handle_delivery.delay(delivery.pk))
+    except IntegrityError:
+        return None
+    return delivery
+
+
+def delivery_handle(delivery_id: int) -> None:
+    """Apply an execution event to its generation (a worker's job, not the view's)."""
+    from studio.generations import pipeline
+    from studio.generations.models import Generation
+
+    delivery = WebhookDelivery.objects.filter(pk=delivery_id, handled_at=None).first()
+    if delivery is None:
+        return
+    status = STATUS_BY_EVENT.get(delivery.event)
+    generation = (
+        Generation.objects.select_related("team")
+        .filter(remote_execution_id=delivery.execution_id)
+        .first()
+        if status and delivery.execution_id
+        else None
+    )
+    if generation is not None:
+        execution = Execution.from_wire({**delivery.payload, "status": status})
+        pipeline.apply_execution(generation, execution)
+    else:
+        log.info("webhook %s: nothing to do for %s", delivery.webhook_id, delivery.event)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(handled_at=timezone.now())
+
+
+def endpoint_register(*, client, url: str, description: str = "Studio") -> WebhookEndpoint:
+    created = client.create_webhook_endpoint(
+        url=url, events=list(EXECUTION_EVENTS), description=description
+    )
+    endpoint = WebhookEndpoint.objects.create(
+        remote_endpoint_id=created["endpointId"],
+        url=created.get("url", url),
+        events=created.get("events", list(EXECUTION_EVENTS)),
+        signing_secret=created["signingSecret"],
+    )
+    forget_webhooks_enabled()
+    return endpoint
