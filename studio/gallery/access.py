@@ -1,15 +1,36 @@
 """Who may see a result's bytes: the one permission check for media."""
 
 from studio.generations.models import Result
+from studio.review.policy import may_see_result
 
 
 def result_visible_to(request, result: Result) -> bool:
     """A result's media is for members of its team, or through a valid share link."""
     token = _share_token(request)
     if token is not None:
-        return _shared_by_link(token, result)
+        return _shared_by_link(token, result) and _review_allows(result, membership=None)
     user = request.user
-    return user.is_authenticated and user.memberships.filter(team_id=result.team_id).exists()
+    if not user.is_authenticated:
+        return False
+    if _staff_reviewing(user):
+        return True
+    membership = user.memberships.filter(team_id=result.team_id).first()
+    return membership is not None and _review_allows(result, membership=membership)
+
+
+# --- review policy (studio.review) ---------------------------------------------------------
+# A result not approved yet is hidden from members and viewers when the team
+# requires approval (a rejected one always); creators, admins and owners see it.
+# A share link shows what a viewer would see. Site staff see every result, for
+# the Django admin's thumbnails.
+
+
+def _review_allows(result: Result, *, membership) -> bool:
+    return may_see_result(result=result, membership=membership)
+
+
+def _staff_reviewing(user) -> bool:
+    return user.is_staff and user.has_perm("generations.view_result")
 
 
 # --- share links --------------------------------------------------------------------------

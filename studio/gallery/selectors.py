@@ -132,6 +132,8 @@ def gallery_results(
             .filter(user=user, result_id__in=[r.pk for r in rows])
             .values_list("result_id", flat=True)
         )
+    for row in rows:
+        row.is_favourite = row.pk in favourite_ids
     return Page(rows, Cursor.after(rows[-1]) if more else None, favourite_ids)
 
 

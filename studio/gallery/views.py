@@ -48,12 +48,14 @@ def gallery(request):
 @require_POST
 def favourite_toggle(request, pk: int):
     result = selectors.result_for_team(team=request.team, pk=pk)
-    on = services.favourite_toggle(membership=_membership(request), result=result)
+    result.is_favourite = services.favourite_toggle(membership=_membership(request), result=result)
     if not request.htmx:
         return redirect("gallery")
-    response = render(request, f"{PAGE}#favourite", {"result": result, "is_favourite": on})
+    response = render(request, f"{PAGE}#favourite", {"result": result})
     # Other buttons for the same image (a tile behind the viewer) follow.
-    return trigger_client_event(response, "gallery:favourite", {"id": result.pk, "on": on})
+    return trigger_client_event(
+        response, "gallery:favourite", {"id": result.pk, "on": result.is_favourite}
+    )
 
 
 @require_GET
@@ -205,8 +207,8 @@ def result_share(request, pk: int):
 def share_link_list(request):
     if request.team is None:
         return redirect("team_list")
-    links = selectors.share_links_for_team(team=request.team)
-    return render(request, SHARE_LINKS_PAGE, {"links": links})
+    links = _with_urls(request, selectors.share_links_for_team(team=request.team))
+    return render(request, SHARE_LINKS_PAGE, {"links": links, "show_target": True})
 
 
 @require_POST
@@ -215,7 +217,8 @@ def share_link_revoke(request, pk: int):
     services.share_link_revoke(membership=_membership(request), link=link)
     link.refresh_from_db()
     if request.htmx:
-        return render(request, f"{SHARE_LINKS_PAGE}#link-row", {"link": link})
+        context = {"link": _with_urls(request, [link])[0], "show_target": "target" in request.POST}
+        return render(request, f"{SHARE_LINKS_PAGE}#link-row", context)
     return redirect("share_link_list")
 
 
@@ -346,26 +349,31 @@ def _menu_context(request, result, *, new_form=None) -> dict:
     }
 
 
-def _organise_context(request, result, **extra) -> dict:
-    context = {
-        **_menu_context(request, result),
-        "is_favourite": selectors.is_favourite(user=request.user, result=result),
-        **_share_context(request, result=result),
-    }
-    context.update(extra)
-    return context
+def _organise_context(request, result) -> dict:
+    result.is_favourite = selectors.is_favourite(user=request.user, result=result)
+    return {**_menu_context(request, result), **_share_context(request, result=result)}
 
 
 def _share_context(request, *, collection=None, result=None, created=None, form=None) -> dict:
     links = selectors.share_links_of(team=request.team, collection=collection, result=result)
-    for link in links:
-        link.url = request.build_absolute_uri(reverse("shared", args=[link.token]))
+    if created is not None:
+        links = [created, *(link for link in links if link.pk != created.pk)]
+    if collection is not None:
+        post_url = reverse("collection_share", args=[collection.pk])
+    else:
+        post_url = reverse("result_share", args=[result.pk])
     return {
-        "share_links": links,
+        "share_links": _with_urls(request, links),
         "share_form": form or ShareLinkForm(),
-        "share_target": collection or result,
+        "share_post_url": post_url,
         "share_created": created,
     }
+
+
+def _with_urls(request, links):
+    for link in links:
+        link.url = request.build_absolute_uri(reverse("shared", args=[link.token]))
+    return links
 
 
 def _share(request, *, collection=None, result=None):

@@ -4,6 +4,8 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from studio.review.policy import may_see_result, team_policy
+
 from .models import Generation, Result
 
 # Beyond this many changed cards, a client is told to reload instead.
@@ -35,24 +37,32 @@ def generations_changed_since(*, team, cursor: int) -> list[Generation] | None:
     return None if len(changed) > MAX_CHANGES_PER_UPDATE else changed
 
 
-def result_for_team(*, team, pk: int) -> Result:
+def result_for_team(*, team, pk: int, membership) -> Result:
+    """One of the team's results, as `membership` may see it: a result the
+    review policy hides from this person is a 404, like another team's."""
     queryset = Result.objects.filter(team=team).select_related(
         "generation", "generation__created_by", "generation__source_result"
     )
-    return get_object_or_404(queryset, pk=pk)
+    result = get_object_or_404(queryset, pk=pk)
+    if not may_see_result(result=result, membership=membership):  # review app's rule
+        raise Http404("No such image.")
+    return result
 
 
-def results_for_download(*, team, ids: list[int]) -> list[Result]:
-    """The team's stored results for `ids`, in the order asked.
+def results_for_download(*, team, ids: list[int], membership) -> list[Result]:
+    """The team's stored results for `ids` that `membership` may see, in the order asked.
 
-    Any id that is not one of the team's stored results is a 404 for the
-    whole request: nothing tells whether another team's id exists.
+    Any id that is not one of the team's stored results, or that the review
+    policy hides from this person, is a 404 for the whole request: nothing
+    tells whether another team's id exists.
     """
+    policy = team_policy(team)
     found = {
         r.pk: r
         for r in Result.objects.filter(team=team, pk__in=ids)
         .exclude(sha256="")
         .select_related("generation", "generation__created_by")
+        if may_see_result(result=r, membership=membership, policy=policy)
     }
     wanted = list(dict.fromkeys(ids))
     if set(wanted) - set(found):

@@ -11,6 +11,7 @@ from django_htmx.http import (
 )
 
 from studio.review.quota import QuotaExceeded
+from studio.review.selectors import review_in_progress
 
 from . import downloads, selectors, services
 from .forms import GenerationForm
@@ -132,6 +133,10 @@ def gallery_updates(request):
     if team.change_seq <= cursor:
         if Generation.objects.for_team(team).in_flight().exists():
             return HttpResponse(status=204)
+        # Review app: while images await approval, a decision can still change
+        # what members see, so their galleries keep asking (two indexed reads).
+        if review_in_progress(team=team):
+            return HttpResponse(status=204)
         return HttpResponseStopPolling()
     changed = selectors.generations_changed_since(team=team, cursor=cursor)
     if changed is None:
@@ -153,7 +158,9 @@ def gallery_updates(request):
 @require_GET
 def result_detail(request, pk: int):
     """The lightbox's content (HTMX), or a page of its own."""
-    result = selectors.result_for_team(team=request.team, pk=pk)
+    result = selectors.result_for_team(
+        team=request.team, pk=pk, membership=request.membership
+    )
     context = {
         "result": result,
         "generation": result.generation,
@@ -168,7 +175,9 @@ def result_detail(request, pk: int):
 def result_derive(request, pk: int, tool: str):
     """Upscale, Remove background, Vectorize: a new result linked to this one."""
     _require_generate_permission(request)
-    result = selectors.result_for_team(team=request.team, pk=pk)
+    result = selectors.result_for_team(
+        team=request.team, pk=pk, membership=request.membership
+    )
     if tool not in Tool.values or tool == Tool.GENERATE_IMAGE:
         return HttpResponseBadRequest("Unknown tool.")
     try:
@@ -181,7 +190,9 @@ def result_derive(request, pk: int, tool: str):
 @require_POST
 def result_variations(request, pk: int):
     _require_generate_permission(request)
-    result = selectors.result_for_team(team=request.team, pk=pk)
+    result = selectors.result_for_team(
+        team=request.team, pk=pk, membership=request.membership
+    )
     try:
         services.generation_variations(result=result, user=request.user)
     except ValueError as exc:
@@ -193,7 +204,9 @@ def result_variations(request, pk: int):
 def result_use_as_reference(request, pk: int):
     """Adds the result to the form's references, without losing what is typed there."""
     _require_generate_permission(request)
-    result = selectors.result_for_team(team=request.team, pk=pk)
+    result = selectors.result_for_team(
+        team=request.team, pk=pk, membership=request.membership
+    )
     try:
         reference = services.reference_from_result(result=result)
     except ValueError as exc:
@@ -211,7 +224,9 @@ def results_zip(request):
         ids = [int(value) for value in request.GET.getlist("ids")]
     except ValueError:
         return HttpResponseBadRequest("ids must be integers")
-    results = selectors.results_for_download(team=request.team, ids=ids)
+    results = selectors.results_for_download(
+        team=request.team, ids=ids, membership=request.membership
+    )
     if not results:
         return HttpResponseBadRequest("Choose at least one stored image to download.")
     name = f"studio-{timezone.now():%Y%m%d-%H%M%S}.zip"

@@ -71,6 +71,21 @@ def result_visible(
     return not policy.require_approval
 
 
+def may_see_result(
+    *, result: Result, membership: Membership | None, policy: TeamPolicy | None = None
+) -> bool:
+    """The rule for one result (viewer, zip, media). An approved result costs no query;
+    otherwise the policy (unless given) and the generation's creator are read."""
+    if result.review_state == Result.ReviewState.APPROVED:
+        return membership is None or membership.team_id == result.team_id
+    return result_visible(
+        result=result,
+        created_by_id=result.generation.created_by_id,
+        membership=membership,
+        policy=policy or team_policy(result.team_id),
+    )
+
+
 def visible_q(*, membership: Membership | None, policy: TeamPolicy) -> Q:
     """The same rule as a filter on a Result queryset, for lists that are not
     prefetched per generation (a gallery of results, a share page)."""

@@ -60,7 +60,7 @@ def decide(request):
 def result_decide(request, pk: int):
     """Approve or reject the image open in the viewer."""
     _require_reviewer(request)
-    result = result_for_team(team=request.team, pk=pk)
+    result = result_for_team(team=request.team, pk=pk, membership=request.membership)
     form = DecisionForm({**request.POST.dict(), "ids": [result.pk]})
     if form.is_valid():
         services.review_decide(
