@@ -65,7 +65,8 @@
   function lightbox() { return document.getElementById("lightbox"); }
 
   function galleryIds() {
-    return Array.from(document.querySelectorAll("#gallery .thumb a[data-lightbox-id]"))
+    return Array.from(document.querySelectorAll(
+      "#gallery .thumb a[data-lightbox-id], [data-lightbox-group] a[data-lightbox-id]"))
       .map(function (a) { return a.dataset.lightboxId; });
   }
 

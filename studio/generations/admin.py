@@ -108,7 +108,7 @@ class GenerationAdmin(admin.ModelAdmin):
     def delivered(self, generation):
         return generation.stored
 
-    @admin.action(description="Cancel selected generations that are in flight", permissions=["change"])
+    @admin.action(description="Cancel selected in-flight generations", permissions=["change"])
     def cancel_in_flight(self, request, queryset):
         cancelled = review_services.generations_cancel(
             generations=queryset.filter(status__in=ACTIVE_STATUSES), actor=request.user
@@ -236,7 +236,9 @@ class ResultAdmin(admin.ModelAdmin):
 
 @admin.register(Reference)
 class ReferenceAdmin(admin.ModelAdmin):
-    list_display = ["pk", "team", "content_type", "width", "height", "bytes", "uploaded", "created_at"]
+    list_display = [
+        "pk", "team", "content_type", "width", "height", "bytes", "uploaded", "created_at"
+    ]
     list_filter = [("team", admin.RelatedOnlyFieldListFilter), "content_type", "created_at"]
     search_fields = ["sha256", "remote_file_id", "generations__prompt"]
     list_select_related = ["team"]

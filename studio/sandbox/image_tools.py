@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections import deque
 
-from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from .images import THUMBNAIL_SIDE, UndecodableImage, encode_png
 
@@ -24,6 +24,8 @@ BACKGROUND_NEAR = 24
 SUBJECT_FAR = 72
 # The background is found at this resolution: plenty for a mask that is then smoothed.
 MASK_SIDE = 192
+# Rows over which the backdrop's colour is taken (odd: a median window).
+BACKDROP_ROWS = 31
 # Vectorizing: the longest side of the grid the image is traced on, and the palette size.
 VECTOR_GRID_SIDE = 64
 VECTOR_COLOURS = 8
@@ -50,10 +52,10 @@ def upscale_png(data: bytes, *, watermark: bool) -> bytes:
 def remove_background_png(data: bytes, *, watermark: bool) -> bytes:
     image = _decode(data)
     rgb = image.convert("RGB")
-    background = _border_colour(rgb)
+    background = _backdrop(rgb)
 
-    # Distance of each pixel from the background colour: its largest channel difference.
-    difference = ImageChops.difference(rgb, Image.new("RGB", rgb.size, background))
+    # Distance of each pixel from the backdrop: its largest channel difference.
+    difference = ImageChops.difference(rgb, background)
     red, green, blue = difference.split()
     distance = ImageChops.lighter(ImageChops.lighter(red, green), blue)
     span = SUBJECT_FAR - BACKGROUND_NEAR
@@ -149,22 +151,18 @@ def _decode(data: bytes) -> Image.Image:
         raise UndecodableImage(str(exc)) from exc
 
 
-def _border_colour(image: Image.Image) -> tuple[int, int, int]:
-    """The median colour of the outermost pixels: the backdrop, for a photographed object."""
+def _backdrop(image: Image.Image) -> Image.Image:
+    """The backdrop as an image: per row, the median colour of the left and right
+    edges over nearby rows. A plain studio backdrop and a vertical gradient
+    are both followed, and a subject touching one edge does not throw it off."""
     width, height = image.size
-    strips = [
-        image.crop((0, 0, width, 1)),
-        image.crop((0, height - 1, width, height)),
-        image.crop((0, 0, 1, height)).rotate(90, expand=True),
-        image.crop((width - 1, 0, width, height)).rotate(90, expand=True),
-    ]
-    border = Image.new("RGB", (sum(strip.width for strip in strips), 1))
-    x = 0
-    for strip in strips:
-        border.paste(strip, (x, 0))
-        x += strip.width
-    red, green, blue = (int(value) for value in ImageStat.Stat(border).median)
-    return red, green, blue
+    edges = Image.new("RGB", (2, height))
+    edges.paste(image.crop((0, 0, 1, height)), (0, 0))
+    edges.paste(image.crop((width - 1, 0, width, height)), (1, 0))
+    window = min(BACKDROP_ROWS, height - (1 - height % 2))  # odd, at most the height
+    if window >= 3:
+        edges = edges.filter(ImageFilter.MedianFilter(window))
+    return edges.resize((width, height), Image.Resampling.NEAREST)
 
 
 def _reached_from_border(distance: Image.Image) -> Image.Image:
