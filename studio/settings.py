@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
@@ -127,6 +128,7 @@ MIDDLEWARE = [
     "studio.ops.csp.ContentSecurityPolicyMiddleware",
 ]
 
+FORM_RENDERER = "studio.forms.StudioFormRenderer"
 ROOT_URLCONF = "studio.urls"
 WSGI_APPLICATION = "studio.wsgi.application"
 

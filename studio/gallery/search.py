@@ -35,12 +35,14 @@ _SQLITE_TRIGGERS = {
         END""",
     f"{FTS_TABLE}_ad": f"""
         CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON {SOURCE} BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, prompt) VALUES ('delete', old.id, old.prompt);
+            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, prompt)
+                VALUES ('delete', old.id, old.prompt);
         END""",
     # Only when the prompt is written: status moves must not touch the index.
     f"{FTS_TABLE}_au": f"""
         CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE OF prompt ON {SOURCE} BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, prompt) VALUES ('delete', old.id, old.prompt);
+            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, prompt)
+                VALUES ('delete', old.id, old.prompt);
             INSERT INTO {FTS_TABLE}(rowid, prompt) VALUES (new.id, new.prompt);
         END""",
 }
@@ -103,13 +105,9 @@ def drop_index(conn) -> None:
 
 def _ensure_sqlite(conn) -> None:
     with conn.cursor() as cursor:
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name IN (%s)"
-            % ", ".join(["%s"] * (len(_SQLITE_TRIGGERS) + 1)),
-            [FTS_TABLE, *_SQLITE_TRIGGERS],
-        )
+        cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
         present = {row[0] for row in cursor.fetchall()}
-        if present == {FTS_TABLE, *_SQLITE_TRIGGERS}:
+        if {FTS_TABLE, *_SQLITE_TRIGGERS} <= present:
             return
         cursor.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("

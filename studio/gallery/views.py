@@ -131,7 +131,9 @@ def collection_rename(request, pk: int):
     if form.is_valid():
         try:
             services.collection_rename(
-                membership=_membership(request), collection=collection, name=form.cleaned_data["name"]
+                membership=_membership(request),
+                collection=collection,
+                name=form.cleaned_data["name"],
             )
         except GalleryRuleError as exc:
             form.add_error("name", str(exc))
@@ -233,7 +235,8 @@ def shared(request, share_token: str):
         return link
     context = {"link": link}
     if link.collection_id:
-        context.update(_page(request, selectors.Filters(collection=link.collection), team=link.team))
+        filters = selectors.Filters(collection=link.collection)
+        context.update(_page(request, filters, team=link.team))
     return _private(_render(request, SHARED_PAGE, context, {"gallery-more": "page"}))
 
 
@@ -323,8 +326,9 @@ def _render(request, template, context, partials: dict[str, str]):
 
 def _page(request, filters, *, team=None) -> dict:
     """One page of results by the `cursor` in the query string, and the next page's URL."""
+    text = request.GET.get("cursor")
     try:
-        cursor = selectors.Cursor.parse(request.GET["cursor"]) if request.GET.get("cursor") else None
+        cursor = selectors.Cursor.parse(text) if text else None
     except ValueError:
         raise BadRequest("That page cursor is not one this gallery wrote.") from None
     page = selectors.gallery_results(
@@ -339,6 +343,10 @@ def _page(request, filters, *, team=None) -> dict:
         query["cursor"] = str(page.next_cursor)
         next_query = query.urlencode()
     return {"page": page, "results": page.results, "next_query": next_query, "cursor": cursor}
+
+
+def _collections_context(request, form) -> dict:
+    return {"collections": selectors.collections_for_team(team=request.team), "form": form}
 
 
 def _menu_context(request, result, *, new_form=None) -> dict:

@@ -1,50 +1,81 @@
-"""The one place where VideoGen's errors become sentences a person understands."""
+"""The one place where VideoGen's errors become sentences a person understands.
+
+Each code maps to one sentence; where the API's own message adds the detail
+a person needs (which setting, which file), it follows the sentence.
+"""
 
 from studio.videogen.errors import (
     ApiConnectionError,
     AuthenticationError,
     DownloadError,
     ForbiddenError,
+    InvalidParametersError,
     NotFoundError,
     RateLimitedError,
     ServerError,
     VideoGenError,
 )
 
-BY_CODE = {
-    "missing_api_key": "Studio is not connected to VideoGen: no API key is configured.",
-    "invalid_api_key": "Studio's VideoGen API key was refused. An administrator needs to fix it.",
+# code -> (sentence, whether the API's message is worth appending)
+BY_CODE: dict[str, tuple[str, bool]] = {
+    "missing_api_key": ("Studio is not connected to VideoGen: no API key is configured.", False),
+    "invalid_api_key": (
+        "Studio's VideoGen API key was refused. An administrator needs to fix it.",
+        False,
+    ),
     "production_addon_required": (
         "“No watermark” needs VideoGen's Production add-on, which this account does not "
-        "have. Choose another watermark option."
+        "have. Choose another watermark option.",
+        False,
     ),
-    "invalid_id": "VideoGen did not recognise an id Studio sent; try generating again.",
+    "invalid_parameters": ("VideoGen refused the request's settings.", True),
+    "invalid_id": ("VideoGen did not recognise an id Studio sent; try again.", False),
+    "invalid_source_image": ("VideoGen could not read the source image.", False),
+    "image_too_large": ("The image is too large for this tool.", True),
+    "generation_failed": ("VideoGen could not make these images.", True),
+    "rate_limited": ("VideoGen is busy (rate limited) and Studio gave up retrying.", False),
+    "upload_failed": ("VideoGen could not process a reference image upload.", False),
+    "invalid_result": ("VideoGen sent a result file that is not an image.", True),
+    "truncated": ("The images could not be downloaded completely from VideoGen.", False),
+    "too_large": ("A result file from VideoGen was larger than Studio accepts.", False),
 }
 
-BY_CLASS = [
-    (ForbiddenError, "VideoGen refused this request: {message}"),
-    (AuthenticationError, BY_CODE["invalid_api_key"]),
-    (NotFoundError, "VideoGen no longer knows this job: {message}"),
-    (RateLimitedError, "VideoGen is busy (rate limited); Studio kept retrying but gave up."),
-    (ServerError, "VideoGen had a server error and Studio gave up retrying: {message}"),
-    (ApiConnectionError, "Studio could not reach VideoGen: {message}"),
-    (DownloadError, "The images could not be downloaded from VideoGen: {message}"),
+BY_CLASS: list[tuple[type[VideoGenError], str]] = [
+    (AuthenticationError, BY_CODE["invalid_api_key"][0]),
+    (ForbiddenError, "VideoGen refused this request."),
+    (InvalidParametersError, BY_CODE["invalid_parameters"][0]),
+    (NotFoundError, "VideoGen no longer knows this job or file."),
+    (RateLimitedError, BY_CODE["rate_limited"][0]),
+    (ServerError, "VideoGen had a server error and Studio gave up retrying."),
+    (ApiConnectionError, "Studio could not reach VideoGen."),
+    (DownloadError, BY_CODE["truncated"][0]),
 ]
 
 
 def user_message(error: VideoGenError) -> str:
-    """A sentence for the card; the API's own message is kept where it helps."""
-    message = (error.message or "").strip().rstrip(".") + "." if error.message else ""
+    """The sentence for an error the client raised."""
     if error.code in BY_CODE:
-        return BY_CODE[error.code]
-    for cls, template in BY_CLASS:
+        return _sentence(error.code, error.message)
+    for cls, sentence in BY_CLASS:
         if isinstance(error, cls):
-            return template.format(message=message or "no details given.")
-    return message or "VideoGen could not do this."
+            return _with_detail(sentence, error.message)
+    return _with_detail("VideoGen could not do this.", error.message)
 
 
 def execution_failure_message(code: str | None, message: str | None) -> str:
-    """An execution that VideoGen itself reports as failed."""
+    """The sentence for an execution that VideoGen reports as failed."""
     if code in BY_CODE:
-        return BY_CODE[code]
-    return (message or "VideoGen could not generate these images (no reason given).").strip()
+        return _sentence(code, message)
+    return (message or "").strip() or "VideoGen could not make these images (no reason given)."
+
+
+def _sentence(code: str, message: str | None) -> str:
+    sentence, add_detail = BY_CODE[code]
+    return _with_detail(sentence, message) if add_detail else sentence
+
+
+def _with_detail(sentence: str, detail: str | None) -> str:
+    detail = (detail or "").strip()
+    if not detail or detail.rstrip(".") in sentence:
+        return sentence
+    return f"{sentence} {detail if detail.endswith('.') else detail + '.'}"

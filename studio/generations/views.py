@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import (
@@ -130,14 +131,22 @@ def gallery_updates(request):
     team = request.team
     if team is None:
         raise PermissionDenied
+    # Teams app: with nothing in flight the page keeps a slow "idle" poll, so a
+    # teammate's new generation still shows up; a change bumps change_seq, so
+    # an idle no-change answer needs no further read.
+    idle = request.GET.get("idle") == "1"
     if team.change_seq <= cursor:
+        if idle:
+            return HttpResponse(status=204)
         if Generation.objects.for_team(team).in_flight().exists():
             return HttpResponse(status=204)
         # Review app: while images await approval, a decision can still change
         # what members see, so their galleries keep asking (two indexed reads).
         if review_in_progress(team=team):
             return HttpResponse(status=204)
-        return HttpResponseStopPolling()
+        # Stop the quick poll; its out-of-band replacement is the idle one.
+        idle_poller = {"idle": True, "oob": True}
+        return HttpResponseStopPolling(render_to_string(f"{PAGE}#poller", idle_poller, request))
     changed = selectors.generations_changed_since(team=team, cursor=cursor)
     if changed is None:
         return HttpResponseClientRefresh()
@@ -148,6 +157,7 @@ def gallery_updates(request):
             "new": [g for g in changed if g.created_seq > cursor],
             "updated": [g for g in changed if g.created_seq <= cursor],
             "cursor": max([team.change_seq, *(g.seq for g in changed)]),
+            "idle": idle,
         },
     )
 

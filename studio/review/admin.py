@@ -38,9 +38,13 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Before → after")
     def change(self, entry):
-        return format_html(
-            "<ul style='margin:0;padding-left:1em'>{}</ul>",
-            format_html_join(
-                "", "<li>{}: {} → {}</li>", ((k, old, new) for k, old, new in entry.changes())
-            ),
-        ) if entry.changes() else "—"
+        return (
+            format_html(
+                "<ul style='margin:0;padding-left:1em'>{}</ul>",
+                format_html_join(
+                    "", "<li>{}: {} → {}</li>", ((k, old, new) for k, old, new in entry.changes())
+                ),
+            )
+            if entry.changes()
+            else "—"
+        )

@@ -111,8 +111,13 @@ def day_chart(usage: Usage) -> Chart:
         y = top + plot_height * (1 - fraction)
         chart.grid.append(Shape(left, y, x2=left + plot_width, css="chart__grid"))
         chart.labels.append(
-            Shape(left - 6, y + 4, text=f"{round(scale * fraction):g}", anchor="end",
-                  css="chart__axis")
+            Shape(
+                left - 6,
+                y + 4,
+                text=f"{round(scale * fraction):g}",
+                anchor="end",
+                css="chart__axis",
+            )
         )
     for i, (day, row) in enumerate(days):
         x = left + i * slot
@@ -133,7 +138,8 @@ def day_chart(usage: Usage) -> Chart:
             )
         if day.day == 1 or day.day % 5 == 0:
             chart.labels.append(
-                Shape(x + slot / 2, height - 6, text=str(day.day), anchor="middle",
-                      css="chart__axis")
+                Shape(
+                    x + slot / 2, height - 6, text=str(day.day), anchor="middle", css="chart__axis"
+                )
             )
     return chart

@@ -77,9 +77,7 @@ def audit_people(*, team: Team) -> list[tuple[int, str]]:
         .distinct()
     )
     users = get_user_model().objects.filter(Q(pk__in=actor_ids) | Q(memberships__team=team))
-    return sorted(
-        {(u.pk, u.get_username()) for u in users.distinct()}, key=lambda p: p[1].lower()
-    )
+    return sorted({(u.pk, u.get_username()) for u in users.distinct()}, key=lambda p: p[1].lower())
 
 
 # --- usage --------------------------------------------------------------------------
@@ -158,7 +156,9 @@ def usage_for_month(*, team: Team, month: Month) -> Usage:
         per_day[row["day"]].generations = row["n"]
         per_day[row["day"]].images_requested = row["images"]
     for row in (
-        results.annotate(day=TruncDate("generation__created_at")).values("day").annotate(n=Count("pk"))
+        results.annotate(day=TruncDate("generation__created_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
     ):
         per_day[row["day"]].images_delivered = row["n"]
     days = []
@@ -173,12 +173,9 @@ def usage_for_month(*, team: Team, month: Month) -> Usage:
     return Usage(
         month=month,
         team=team_row,
-        members=sorted(
-            members.values(), key=lambda m: (-m.images_requested, m.label.lower())
-        ),
+        members=sorted(members.values(), key=lambda m: (-m.images_requested, m.label.lower())),
         days=days,
         tools=[(t.value, t.label) for t in Tool],
         quota=policy.monthly_image_quota,
         quota_used=images_used(team_id=team.pk, month=month),
     )
-

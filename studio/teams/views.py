@@ -125,7 +125,9 @@ def member_role(request, pk: int):
     if not form.is_valid():
         return _members(request, error=(pk, "Choose one of the roles."))
     try:
-        services.membership_change_role(actor=actor, membership=member, role=form.cleaned_data["role"])
+        services.membership_change_role(
+            actor=actor, membership=member, role=form.cleaned_data["role"]
+        )
     except TeamRuleError as exc:
         return _members(request, error=(pk, str(exc)))
     return _members(request)

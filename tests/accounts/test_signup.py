@@ -159,8 +159,18 @@ def test_logout_is_a_post_and_signs_out(client_in):
 
 # --- every other page needs a signed-in user -------------------------------------------------
 
-# Open to everyone: the ways in, and the load balancer's probe.
-PUBLIC = {"signup", "login", "healthz"}
+# Open to everyone: the ways in, the load balancer's probe, VideoGen's webhook
+# (signed instead), an invitation's landing page, and read-only share links.
+PUBLIC = {
+    "signup",
+    "login",
+    "healthz",
+    "webhook_receive",
+    "invitation_detail",
+    "shared",
+    "shared_result",
+    "shared_media",
+}
 
 
 def _studio_routes(patterns=None, prefix=""):

@@ -77,7 +77,9 @@ def test_valid_delivery_is_recorded_once_and_applied(
     delivery_handle(delivery.pk)
     generation.refresh_from_db()
     assert generation.status == Status.FAILED
-    assert generation.error_message == "The model could not render this prompt."
+    assert generation.error_message == (
+        "VideoGen could not make these images. The model could not render this prompt."
+    )
 
 
 def test_replayed_delivery_is_acknowledged_but_not_recorded_twice(client, endpoint):

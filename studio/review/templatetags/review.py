@@ -44,7 +44,7 @@ def sees_review_state(context, generation) -> bool:
 
 @register.simple_tag(takes_context=True)
 def review_status(context, result) -> str:
-    """"Approved", "Awaiting review", "Rejected: reason", ... for the viewer."""
+    """ "Approved", "Awaiting review", "Rejected: reason", ... for the viewer."""
     request = context.get("request")
     policy = policy_for_request(request) if request is not None else None
     if policy is None or policy.team_id != result.team_id:

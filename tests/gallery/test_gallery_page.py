@@ -1,0 +1,257 @@
+"""The gallery page: everyone's results, newest first, filters that combine,
+keyset pages for infinite scroll, and the fragments HTMX asks for."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+
+from studio.gallery.models import Favourite
+from studio.gallery.selectors import PAGE_SIZE
+from studio.generations.models import Result, Status, Tool
+from studio.teams.models import Role
+from tests.fixtures.factories import make_user
+
+from .factories import make_collection, make_result, make_results, member_of
+
+URL = reverse("gallery")
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def tile_ids(response) -> list[int]:
+    return [int(i) for i in re.findall(r'<figure class="tile" id="tile-(\d+)"', response.content.decode())]
+
+
+def more_url(response) -> str | None:
+    match = re.search(r'id="gallery-more"[^>]*hx-get="([^"]+)"', response.content.decode())
+    return match[1].replace("&amp;", "&") if match else None
+
+
+@pytest.fixture
+def bob(team):
+    return member_of(team, Role.MEMBER, "bob")
+
+
+def test_everyones_results_newest_first_and_nothing_from_another_team(client_in, team, user, bob):
+    old = make_result(team, user, prompt="first light", created_at=datetime(2025, 1, 1, tzinfo=UTC))
+    mine = make_results(team, user, 2, prompt="a red door")
+    theirs = make_result(team, bob, prompt="a blue boat")
+    stranger = make_user("stranger")
+    make_result(stranger.teams.get(), stranger, prompt="secret plans")
+
+    response = client_in.get(URL)
+
+    assert response.status_code == 200
+    assert tile_ids(response) == [theirs.pk, mine[1].pk, mine[0].pk, old.pk]
+    html = response.content.decode()
+    assert "secret plans" not in html
+    assert ">bob · " in html  # whose image it is
+    assert reverse("result_media", args=[theirs.pk, "thumbnail"]) in html
+    assert f'data-lightbox-id="{theirs.pk}"' in html  # opens in the viewer
+    assert "data-lightbox-group" in html
+
+
+def test_results_not_stored_yet_are_not_shown(client_in, team, user):
+    stored = make_result(team, user)
+    waiting = make_result(team, user)
+    Result.objects.filter(pk=waiting.pk).update(thumbnail="")
+
+    assert tile_ids(client_in.get(URL)) == [stored.pk]
+
+
+def test_filters_combine(client_in, team, user, bob):
+    day = datetime(2025, 6, 10, 12, tzinfo=UTC)
+    target = make_result(team, bob, prompt="lighthouse in fog", aspect_ratio="1:1", created_at=day)
+    make_result(team, user, prompt="lighthouse in fog", aspect_ratio="1:1", created_at=day)  # member
+    make_result(team, bob, prompt="lighthouse in fog", aspect_ratio="16:9", created_at=day)  # shape
+    make_result(team, bob, prompt="lighthouse in fog", aspect_ratio="1:1",
+                created_at=day - timedelta(days=3))  # date
+    make_result(team, bob, prompt="a meadow", aspect_ratio="1:1", created_at=day)  # words
+    make_result(team, bob, prompt="lighthouse in fog", aspect_ratio="1:1", created_at=day,
+                status=Status.FAILED)  # status
+
+    response = client_in.get(URL, {
+        "q": "lighthouse", "member": bob.pk, "aspect_ratio": "1:1", "status": "succeeded",
+        "date_from": "2025-06-09", "date_to": "2025-06-10",
+    })
+
+    assert tile_ids(response) == [target.pk]
+    html = response.content.decode()
+    assert 'value="lighthouse"' in html  # the form keeps what was asked
+    assert f'<option value="{bob.pk}" selected>bob</option>' in html
+
+
+def test_each_filter_narrows(client_in, team, user, bob):
+    a = make_result(team, user, prompt="square cat", aspect_ratio="1:1")
+    b = make_result(team, bob, prompt="wide dog", aspect_ratio="16:9")
+    c = make_result(team, bob, prompt="a failed one", status=Status.FAILED)
+    derived = make_result(team, bob, prompt="upscaled")
+    derived.generation.tool = Tool.UPSCALE_IMAGE
+    derived.generation.save()
+
+    def ids(**query):
+        return set(tile_ids(client_in.get(URL, query)))
+
+    assert ids(member=user.pk) == {a.pk}
+    assert ids(aspect_ratio="16:9") == {b.pk, c.pk, derived.pk}
+    assert ids(status="failed") == {c.pk}
+    assert ids(tool="upscale_image") == {derived.pk}
+    assert ids(q="dog") == {b.pk}
+    assert ids() == {a.pk, b.pk, c.pk, derived.pk}
+
+
+def test_date_range_is_inclusive_of_whole_days(client_in, team, user):
+    early = make_result(team, user, created_at=datetime(2025, 3, 1, 0, 0, tzinfo=UTC))
+    late = make_result(team, user, created_at=datetime(2025, 3, 2, 23, 59, 59, tzinfo=UTC))
+    make_result(team, user, created_at=datetime(2025, 3, 3, 0, 0, tzinfo=UTC))
+    make_result(team, user, created_at=datetime(2025, 2, 28, 23, 59, tzinfo=UTC))
+
+    response = client_in.get(URL, {"date_from": "2025-03-01", "date_to": "2025-03-02"})
+
+    assert tile_ids(response) == [late.pk, early.pk]
+
+
+def test_an_end_date_before_the_start_is_explained_and_ignored(client_in, team, user):
+    make_result(team, user)
+
+    response = client_in.get(URL, {"date_from": "2025-03-05", "date_to": "2025-03-01"})
+
+    assert response.status_code == 200
+    assert "The end date is before the start date." in response.content.decode()
+    assert len(tile_ids(response)) == 1
+
+
+def test_favourites_are_per_person(client_in, team, user, bob):
+    liked, other = make_result(team, user), make_result(team, user)
+    Favourite.objects.create(team=team, user=user, result=liked)
+    Favourite.objects.create(team=team, user=bob, result=other)
+
+    response = client_in.get(URL, {"favourites": "on"})
+
+    assert tile_ids(response) == [liked.pk]
+    assert 'aria-pressed="true" data-favourite-for="%d"' % liked.pk in response.content.decode()
+
+
+def test_collection_filter_and_another_teams_collection_is_404(client_in, team, user):
+    inside, _ = make_result(team, user), make_result(team, user)
+    board = make_collection(team, user, results=[inside])
+    stranger = make_user("stranger")
+    theirs = make_collection(stranger.teams.get(), stranger, name="Theirs")
+
+    assert tile_ids(client_in.get(URL, {"collection": board.pk})) == [inside.pk]
+    assert client_in.get(URL, {"collection": theirs.pk}).status_code == 404
+    html = client_in.get(URL).content.decode()
+    assert "Moodboard" in html and "Theirs" not in html  # the filter's choices
+
+
+def test_someone_outside_the_team_is_not_a_member_filter(client_in, team, user):
+    make_result(team, user)
+    stranger = make_user("stranger")
+
+    response = client_in.get(URL, {"member": stranger.pk})
+
+    assert "That person is not in this team." in response.content.decode()
+    assert "stranger" not in re.sub(r"That person.*?team\.", "", response.content.decode())
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def test_keyset_pages_cover_everything_once_in_order(client, team, user):
+    client.force_login(user)
+    total = PAGE_SIZE * 2 + 5
+    results = make_results(team, user, total)
+    # Ties on created_at are broken by id, newest first.
+    same = datetime(2025, 5, 5, tzinfo=UTC)
+    Result.objects.filter(pk__in=[r.pk for r in results[10:60]]).update(created_at=same)
+    expected = list(
+        Result.objects.filter(team=team).order_by("-created_at", "-pk").values_list("pk", flat=True)
+    )
+
+    seen, url, pages = [], URL, 0
+    while url:
+        response = client.get(url, **HTMX, HTTP_HX_TARGET="gallery-more") if pages else client.get(url)
+        assert response.status_code == 200
+        seen += tile_ids(response)
+        url = more_url(response)
+        pages += 1
+
+    assert pages == 3
+    assert seen == expected
+    assert "That is all of them." in response.content.decode()
+
+
+def test_load_more_keeps_the_filters(client_in, team, user):
+    make_results(team, user, PAGE_SIZE + 3, prompt="kept filter")
+    make_results(team, user, 5, prompt="something else")
+
+    first = client_in.get(URL, {"q": "kept"})
+    url = more_url(first)
+    assert "q=kept" in url and "cursor=" in url
+    second = client_in.get(url, **HTMX, HTTP_HX_TARGET="gallery-more")
+
+    assert len(tile_ids(first)) == PAGE_SIZE
+    assert len(tile_ids(second)) == 3
+    assert more_url(second) is None
+
+
+def test_fragments_for_htmx_and_the_whole_page_for_a_history_restore(client_in, team, user):
+    make_results(team, user, PAGE_SIZE + 1)
+    first = client_in.get(URL)
+    next_url = more_url(first)
+
+    more = client_in.get(next_url, **HTMX, HTTP_HX_TARGET="gallery-more").content.decode()
+    results = client_in.get(URL, {"q": "harbour"}, **HTMX, HTTP_HX_TARGET="gallery-results")
+    restore = client_in.get(
+        URL, {"q": "harbour"}, **HTMX, HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+        HTTP_HX_TARGET="gallery-results",
+    ).content.decode()
+
+    assert "<html" not in more and more.lstrip().startswith("<figure")
+    assert 'id="gallery-filters"' not in more
+    html = results.content.decode()
+    assert html.lstrip().startswith('<section id="gallery-results"') and "<html" not in html
+    assert "<html" in restore and 'id="gallery-filters"' in restore
+    # The filter form pushes its URL, so the back button and shared links work.
+    assert 'hx-push-url="true"' in first.content.decode()
+
+
+@pytest.mark.parametrize("cursor", ["abc", "12", "1-2-3", "-1-5"])
+def test_a_cursor_this_code_did_not_write_is_refused(client_in, cursor):
+    assert client_in.get(URL, {"cursor": cursor}).status_code == 400
+
+
+def test_page_cost_is_flat_in_queries(client_in, team, user, django_assert_max_num_queries):
+    # Counted at once: captured_queries is a window on the connection's log.
+    make_results(team, user, 3)
+    client_in.get(URL)  # the session learns its team
+    with django_assert_max_num_queries(20) as context:
+        client_in.get(URL)
+    small = len(context.captured_queries)
+    make_results(team, user, PAGE_SIZE * 3)
+    with django_assert_max_num_queries(20) as context:
+        first = client_in.get(URL)
+    large = len(context.captured_queries)
+    third = more_url(client_in.get(more_url(first), **HTMX, HTTP_HX_TARGET="gallery-more"))
+    with django_assert_max_num_queries(20) as context:
+        assert len(tile_ids(client_in.get(third, **HTMX, HTTP_HX_TARGET="gallery-more"))) == 48
+    deep = len(context.captured_queries)
+
+    assert large == small
+    # A fragment skips the page's filter choices and header.
+    assert deep < large
+
+
+def test_empty_gallery_and_empty_filters_say_so(client_in, team, user):
+    assert "No images yet." in client_in.get(URL).content.decode()
+    make_result(team, user, prompt="cat")
+    assert "No images match these filters." in client_in.get(URL, {"q": "zebra"}).content.decode()
+
+
+def test_signed_out_visitor_is_sent_to_sign_in(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
