@@ -3,7 +3,7 @@
 import base64
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
@@ -29,7 +29,7 @@ def endpoint(db):
 
 def _signed(payload: dict, *, msg_id="msg_1", secret=SECRET, at: float | None = None):
     body = json.dumps(payload)
-    when = datetime.fromtimestamp(at or time.time(), tz=timezone.utc)
+    when = datetime.fromtimestamp(at or time.time(), tz=UTC)
     signature = Webhook(secret).sign(msg_id, when, body)
     headers = {
         "HTTP_WEBHOOK_ID": msg_id,
