@@ -30,9 +30,7 @@ def used(team) -> int:
     return images_used(team_id=team.pk, month=Month.current())
 
 
-def test_a_request_over_the_quota_is_refused_next_to_the_number_and_nothing_is_saved(
-    crew, as_user
-):
+def test_a_request_over_the_quota_is_refused_next_to_the_number_and_nothing_is_saved(crew, as_user):
     set_policy(crew.team, monthly_image_quota=10)
     stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 8)
 
