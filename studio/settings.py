@@ -9,6 +9,8 @@ from urllib.parse import unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from studio.videogen.ratelimit import parse_limits as parse_rate_limits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -258,6 +260,8 @@ STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport
 # under var/, which needs no server.
 REDIS_URL = envstr("REDIS_URL")
+# Prefix of Studio's own Redis keys (the rate limiter's), so deployments can share a Redis.
+REDIS_KEY_PREFIX = envstr("STUDIO_REDIS_KEY_PREFIX")
 CELERY_QUEUE_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -291,6 +295,17 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name) for name in ("studio", "submit", "poll", "ingest")
 ]
+# Pacing of VideoGen calls, "group=requests/seconds" per endpoint group (tools,
+# executions, files, webhooks): token buckets shared by every worker through
+# Redis, per process without REDIS_URL (studio/videogen/ratelimit.py). Keep them
+# under the account's published limits; "off" turns pacing off.
+STUDIO_RATE_LIMITS = envstr(
+    "STUDIO_RATE_LIMITS", "tools=60/60,executions=600/60,files=600/60,webhooks=30/60"
+)
+try:
+    parse_rate_limits(STUDIO_RATE_LIMITS)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"STUDIO_RATE_LIMITS: {exc}") from None
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

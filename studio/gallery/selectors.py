@@ -14,7 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import Http404
 
+from studio.generations import selectors as generation_selectors
 from studio.generations.models import Result
+from studio.review.policy import is_reviewer, may_see_result, team_policy, visible_q
 from studio.teams.scoping import for_team, get_for_team_or_404
 
 from . import search
@@ -100,23 +102,32 @@ def _filtered(queryset, filters: Filters):
     return queryset
 
 
+def _visible(queryset, *, team, membership):
+    """The review app's rule: what this person may see (None: a share link's visitor)."""
+    if is_reviewer(membership):
+        return queryset
+    return queryset.filter(visible_q(membership=membership, policy=team_policy(team)))
+
+
 def gallery_results(
     *,
     team,
+    membership=None,
     filters: Filters | None = None,
     cursor: Cursor | None = None,
-    user=None,
     limit: int = PAGE_SIZE,
 ) -> Page:
-    """One page of the team's stored results, newest first, and which are `user`'s favourites.
+    """One page of the team's stored results that `membership` may see (None: a
+    visitor through a share link), newest first, with their favourite marks.
 
-    Two queries whatever the gallery's size or the page's depth: the page (one
-    row more than shown, to know whether there is a next one) and its
-    favourites. The cursor condition is written so that the (team, created_at)
-    index gives a range, not a scan.
+    A few queries whatever the gallery's size or the page's depth: the review
+    policy, the page (one row more than shown, to know whether there is a next
+    one) and its favourites. The cursor condition is written so that the
+    (team, created_at) index gives a range, not a scan.
     """
     queryset = _filtered(
-        for_team(Result, team).exclude(thumbnail=""), filters or Filters()
+        _visible(for_team(Result, team).exclude(thumbnail=""), team=team, membership=membership),
+        filters or Filters(),
     ).select_related("generation", "generation__created_by")
     if cursor is not None:
         queryset = queryset.filter(created_at__lte=cursor.created_at).filter(
@@ -126,10 +137,10 @@ def gallery_results(
     more = len(rows) > limit
     rows = rows[:limit]
     favourite_ids = set()
-    if user is not None and rows:
+    if membership is not None and rows:
         favourite_ids = set(
             for_team(Favourite, team)
-            .filter(user=user, result_id__in=[r.pk for r in rows])
+            .filter(user_id=membership.user_id, result_id__in=[r.pk for r in rows])
             .values_list("result_id", flat=True)
         )
     for row in rows:
@@ -137,10 +148,9 @@ def gallery_results(
     return Page(rows, Cursor.after(rows[-1]) if more else None, favourite_ids)
 
 
-def result_for_team(*, team, pk: int) -> Result:
-    return get_for_team_or_404(
-        Result.objects.exclude(thumbnail="").select_related("generation"), team=team, pk=pk
-    )
+def result_for_team(*, team, pk: int, membership) -> Result:
+    """A result of the team this person may see (the studio's own rule), else 404."""
+    return generation_selectors.result_for_team(team=team, pk=pk, membership=membership)
 
 
 def is_favourite(*, user, result: Result) -> bool:
@@ -239,7 +249,10 @@ def shared_result(*, link: ShareLink, pk: int) -> Result:
         results = results.filter(pk=link.result_id)
     else:
         results = results.filter(collection_items__collection_id=link.collection_id)
-    return get_for_team_or_404(results, team=link.team_id, pk=pk)
+    result = get_for_team_or_404(results, team=link.team_id, pk=pk)
+    if not may_see_result(result=result, membership=None):  # a visitor sees what a viewer sees
+        raise Http404("No such image.")
+    return result
 
 
 def share_link_covers(*, token: str, result: Result) -> bool:

@@ -47,7 +47,7 @@ def gallery(request):
 
 @require_POST
 def favourite_toggle(request, pk: int):
-    result = selectors.result_for_team(team=request.team, pk=pk)
+    result = _result(request, pk)
     result.is_favourite = services.favourite_toggle(membership=_membership(request), result=result)
     if not request.htmx:
         return redirect("gallery")
@@ -61,14 +61,14 @@ def favourite_toggle(request, pk: int):
 @require_GET
 def result_organise(request, pk: int):
     """The viewer's panel: favourite, collections and share links of one result."""
-    result = selectors.result_for_team(team=request.team, pk=pk)
+    result = _result(request, pk)
     return render(request, f"{PAGE}#organise", _organise_context(request, result))
 
 
 @require_GET
 def result_collections(request, pk: int):
     """The add-to-collection menu of one result (a tile's or the viewer's)."""
-    result = selectors.result_for_team(team=request.team, pk=pk)
+    result = _result(request, pk)
     return render(request, f"{PAGE}#collection-menu", _menu_context(request, result))
 
 
@@ -88,7 +88,7 @@ def collection_create(request):
     membership = _membership(request)
     result = None
     if request.POST.get("result"):
-        result = selectors.result_for_team(team=request.team, pk=request.POST["result"])
+        result = _result(request, request.POST["result"])
     form = CollectionForm(request.POST)
     error = None
     if form.is_valid():
@@ -159,7 +159,7 @@ def collection_delete(request, pk: int):
 @require_POST
 def collection_add(request, pk: int, result_pk: int):
     collection = selectors.collection_for_team(team=request.team, pk=pk)
-    result = selectors.result_for_team(team=request.team, pk=result_pk)
+    result = _result(request, result_pk)
     services.collection_add(membership=_membership(request), collection=collection, result=result)
     return _after_item_change(request, result, collection)
 
@@ -167,7 +167,7 @@ def collection_add(request, pk: int, result_pk: int):
 @require_POST
 def collection_remove(request, pk: int, result_pk: int):
     collection = selectors.collection_for_team(team=request.team, pk=pk)
-    result = selectors.result_for_team(team=request.team, pk=result_pk)
+    result = _result(request, result_pk)
     services.collection_remove(
         membership=_membership(request), collection=collection, result=result
     )
@@ -177,7 +177,7 @@ def collection_remove(request, pk: int, result_pk: int):
 @require_POST
 def collection_cover(request, pk: int, result_pk: int):
     collection = selectors.collection_for_team(team=request.team, pk=pk)
-    result = selectors.result_for_team(team=request.team, pk=result_pk)
+    result = _result(request, result_pk)
     try:
         services.collection_set_cover(
             membership=_membership(request), collection=collection, result=result
@@ -201,7 +201,7 @@ def collection_share(request, pk: int):
 
 @require_POST
 def result_share(request, pk: int):
-    result = selectors.result_for_team(team=request.team, pk=pk)
+    result = _result(request, pk)
     return _share(request, result=result)
 
 
@@ -307,6 +307,11 @@ def _private_file(field, content_type, *, as_attachment=False, filename=None):
 # --- helpers ------------------------------------------------------------------------------------
 
 
+def _result(request, pk):
+    """One of the current team's results that this person may see, or 404."""
+    return selectors.result_for_team(team=request.team, pk=pk, membership=request.membership)
+
+
 def _membership(request):
     if request.membership is None:
         raise PermissionDenied("You are not a member of any team.")
@@ -333,9 +338,9 @@ def _page(request, filters, *, team=None) -> dict:
         raise BadRequest("That page cursor is not one this gallery wrote.") from None
     page = selectors.gallery_results(
         team=team or request.team,
+        membership=request.membership if team is None else None,
         filters=filters,
         cursor=cursor,
-        user=request.user if team is None else None,
     )
     next_query = None
     if page.next_cursor is not None:

@@ -20,12 +20,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from studio.videogen import client_from_settings
-from studio.webhooks.selectors import webhooks_enabled
 from studio.videogen.errors import (
     ApiConnectionError,
     RateLimitedError,
     VideoGenError,
 )
+from studio.webhooks.selectors import webhooks_enabled
 
 from .images import EXTENSIONS, InvalidImage, inspect_result, make_thumbnail
 from .messages import execution_failure_message, user_message
@@ -61,24 +61,30 @@ def _load(generation_id: int) -> Generation | None:
 def submit(generation_id: int) -> float | None:
     """Upload missing references, POST generate-image, record the execution.
 
-    At most once: the row moves to SUBMITTING before the POST, and only a POST
-    that certainly never reached VideoGen puts it back to QUEUED. An
+    At most once: the row moves to SUBMITTING right before the POST, and only
+    a POST that certainly never reached VideoGen puts it back to QUEUED. An
     ambiguous outcome (read timeout, 5xx) leaves it in SUBMITTING for the
     reconciler, which looks for the execution instead of posting again.
+
+    References are uploaded while the row is still QUEUED: a crash or a slow
+    upload there is plainly "not submitted" (the reconciler submits it again)
+    rather than an ambiguous SUBMITTING, which it could only call unknown.
     """
     generation = _load(generation_id)
     if generation is None or generation.status != Status.QUEUED:
         return None
-    if not generation.move(Status.SUBMITTING, submitted_at=timezone.now()):
-        return None  # another worker has it, or it was cancelled
     client = client_from_settings()
     try:
         file_ids = [_ensure_uploaded(client, ref) for ref in generation.references.order_by("pk")]
     except VideoGenError as exc:
         return _refused_before_post(generation, exc)
     if None in file_ids:  # an upload is still being processed by VideoGen
-        generation.move(Status.QUEUED)
         return RETRY_SOON
+    # Read before the POST: between the POST and the save nothing may fail
+    # (this may ask the cache, which can be down).
+    delay = next_check_delay(0)
+    if not generation.move(Status.SUBMITTING, submitted_at=timezone.now()):
+        return None  # another worker has it, or it was cancelled
 
     try:
         execution_id = _start_execution(client, generation, file_ids)
@@ -96,7 +102,6 @@ def submit(generation_id: int) -> float | None:
         generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))
         return None
 
-    delay = next_check_delay(0)
     with transaction.atomic():
         moved = generation.move(
             Status.PENDING,
@@ -142,7 +147,8 @@ def _start_execution(client, generation: Generation, file_ids: list[str]) -> str
 def _refused_before_post(generation: Generation, exc: VideoGenError) -> float | None:
     """Nothing was started on VideoGen: go back to the queue, or fail for good."""
     if exc.transient:
-        generation.move(Status.QUEUED)
+        if generation.status == Status.SUBMITTING:
+            generation.move(Status.QUEUED)
         retry_after = getattr(exc, "retry_after", None)
         return max(retry_after or 0, RETRY_SOON)
     generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))

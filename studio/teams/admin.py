@@ -98,15 +98,19 @@ class TeamAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         team = form.instance
         if formset.model is TeamPolicy:
+            # Through the service, which records each change; the admin's own
+            # history message reads what formset.save() would have set.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for policy_form in formset.forms:
                 if policy_form.has_changed():
-                    review_services.policy_update(
+                    policy = review_services.policy_update(
                         team=team,
                         actor=request.user,
                         require_approval=policy_form.cleaned_data["require_approval"],
                         monthly_image_quota=policy_form.cleaned_data["monthly_image_quota"],
                         via=VIA_ADMIN,
                     )
+                    formset.changed_objects.append((policy, policy_form.changed_data))
             return
         if formset.model is Membership:
             with transaction.atomic():

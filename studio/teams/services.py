@@ -25,6 +25,12 @@ class TeamRuleError(Exception):
     """The action is refused by a team rule; str(exc) says why, for a person."""
 
 
+def ensure_can_manage_members(membership: Membership | None) -> None:
+    """Inviting, renaming, changing roles: owners' and admins' work."""
+    if membership is None or not membership.can_manage_members:
+        raise PermissionDenied("Only the team's owners and admins can do this.")
+
+
 def _lock_team(team_id: int) -> Team:
     return Team.objects.select_for_update().get(pk=team_id)
 
@@ -57,8 +63,7 @@ def team_create(*, user, name: str) -> Membership:
 
 @transaction.atomic
 def team_rename(*, actor: Membership, name: str) -> Team:
-    if not actor.can_manage_members:
-        raise PermissionDenied("Only owners and admins can rename the team.")
+    ensure_can_manage_members(actor)
     team = _lock_team(actor.team_id)
     team.name = name.strip()
     team.save(update_fields=["name"])
@@ -82,8 +87,7 @@ def invitation_create(
     `accept_url_for(invitation)` builds the absolute link for the email (the
     service does not know the site's host; the view does).
     """
-    if not actor.can_manage_members:
-        raise PermissionDenied("Only owners and admins can invite people.")
+    ensure_can_manage_members(actor)
     if role not in dict(Invitation.INVITABLE_ROLES) or role not in actor.grantable_roles():
         raise PermissionDenied("You cannot invite people with that role.")
     if lifetime <= timedelta(0):

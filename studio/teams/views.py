@@ -71,6 +71,7 @@ def team_settings(request):
 @require_POST
 def team_rename(request):
     actor = _membership(request)
+    services.ensure_can_manage_members(actor)
     form = TeamForm(request.POST)
     if form.is_valid():
         services.team_rename(actor=actor, name=form.cleaned_data["name"])
@@ -93,6 +94,7 @@ def team_leave(request):
 @require_POST
 def invitation_create(request):
     actor = _membership(request)
+    services.ensure_can_manage_members(actor)
     form = InvitationForm(request.POST, grantable=actor.grantable_roles())
     created = None
     if form.is_valid():

@@ -22,6 +22,13 @@ from .errors import (
     ServerError,
     VideoGenError,
 )
+from .ratelimit import (
+    LocalRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    parse_limits,
+    scope_for,
+)
 from .types import (
     TERMINAL_STATUSES,
     ApiErrorInfo,
@@ -67,10 +74,34 @@ def client_from_settings() -> VideoGenClient:
     from django.conf import settings
 
     return _shared_client(
-        settings.VIDEOGEN_BASE_URL, settings.VIDEOGEN_API_KEY, settings.VIDEOGEN_TIMEOUT
+        settings.VIDEOGEN_BASE_URL,
+        settings.VIDEOGEN_API_KEY,
+        settings.VIDEOGEN_TIMEOUT,
+        settings.STUDIO_RATE_LIMITS,
+        settings.REDIS_URL,
+        settings.REDIS_KEY_PREFIX,
     )
 
 
 @functools.lru_cache(maxsize=8)
-def _shared_client(base_url: str, api_key: str, timeout: float) -> VideoGenClient:
-    return VideoGenClient(base_url=base_url, api_key=api_key, timeout=timeout)
+def _shared_client(
+    base_url: str, api_key: str, timeout: float, rate_limits: str, redis_url: str, prefix: str
+) -> VideoGenClient:
+    limiter = _rate_limiter(base_url, api_key, rate_limits, redis_url, prefix)
+    return VideoGenClient(
+        base_url=base_url, api_key=api_key, timeout=timeout, rate_limiter=limiter
+    )
+
+
+def _rate_limiter(base_url, api_key, rate_limits, redis_url, prefix) -> RateLimiter | None:
+    """Shared through Redis when there is one; per process on the embedded default."""
+    limits = parse_limits(rate_limits)
+    if not limits:
+        return None
+    if not redis_url:
+        return LocalRateLimiter(limits)
+    import redis
+
+    connection = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    namespace = f"{prefix}videogen-rate:{scope_for(base_url, api_key)}"
+    return RedisRateLimiter(connection, limits, namespace=namespace)

@@ -23,6 +23,7 @@ from .errors import (
     VideoGenError,
     error_class_for_status,
 )
+from .ratelimit import DEFAULT_PAUSE_SECONDS, RateLimiter, group_for
 from .types import Execution, ExecutionPage, FileObject, Upload
 
 logger = logging.getLogger("studio.videogen")
@@ -102,7 +103,10 @@ class VideoGenClient:
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         client_id: str = "studio",
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
+        # Shared by every worker (ratelimit.py); None: calls are not paced here.
+        self._limiter = rate_limiter
         timeouts = httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
         self._api = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -368,7 +372,9 @@ class VideoGenClient:
         def send() -> httpx.Response:
             return self._api.request(method, path, json=json, params=params)
 
-        response = self._send(send, method=method, path=path, safe_to_retry=safe_to_retry)
+        response = self._send(
+            send, method=method, path=path, safe_to_retry=safe_to_retry, group=group_for(path)
+        )
         if not response.content:
             return None
         try:
@@ -389,21 +395,39 @@ class VideoGenClient:
         method: str,
         path: str,
         safe_to_retry: bool,
+        group: str | None = None,
     ) -> httpx.Response:
         attempt = 0
         while True:
+            self._hold_back(group)
             try:
                 response = _transport_call(send)
                 if response.status_code < 400:
                     return response
                 raise _error_from_response(response)
             except VideoGenError as error:
+                if isinstance(error, RateLimitedError) and group and self._limiter:
+                    # Every worker slows down, not only this one.
+                    self._limiter.pause(group, error.retry_after or DEFAULT_PAUSE_SECONDS)
                 retry_in = retry_delay(error, attempt=attempt, safe_to_retry=safe_to_retry)
                 _log_error(method, path, error, attempt=attempt, retry_in=retry_in)
                 if retry_in is None:
                     raise
                 _sleep(retry_in)
             attempt += 1
+
+    def _hold_back(self, group: str | None) -> None:
+        """Refuse locally, before sending, when the group's shared bucket is empty."""
+        if not (group and self._limiter):
+            return
+        wait = self._limiter.acquire(group)
+        if wait > 0:
+            raise RateLimitedError(
+                f"Holding back {group} calls for {wait:.1f}s to stay under VideoGen's rate limit.",
+                status=None,
+                code="rate_limited_locally",
+                retry_after=wait,
+            )
 
     def _download_error(
         self,

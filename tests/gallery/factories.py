@@ -93,3 +93,15 @@ def make_share_link(team: Team, user, *, collection=None, result=None, **fields)
     return ShareLink.objects.create(
         team=team, collection=collection, result=result, created_by=user, **fields
     )
+
+
+def sign_in(client, user, team: Team | None = None):
+    """Sign `user` in with `team` as the current team (as the switcher leaves it)."""
+    from studio.teams.middleware import SESSION_KEY
+
+    client.force_login(user)
+    if team is not None:
+        session = client.session
+        session[SESSION_KEY] = team.pk
+        session.save()
+    return client

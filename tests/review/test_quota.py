@@ -13,7 +13,6 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from studio.generations.models import Generation, Reference, Status
 from studio.generations.services import generation_create

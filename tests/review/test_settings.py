@@ -1,0 +1,56 @@
+"""The review settings page: "require approval" for admins and owners; the quota, read-only."""
+
+from __future__ import annotations
+
+import re
+
+from django.urls import reverse
+
+from studio.review.models import TeamPolicy
+from tests.review.conftest import HTMX, State, set_policy, stored_generation
+
+URL = reverse("review_settings")
+
+
+def checked_box(name):
+    return re.compile(rf'<input type="checkbox" name="{name}"[^>]* checked>')
+
+
+def test_settings_show_the_quota_and_offer_to_approve_the_backlog(crew, as_user):
+    set_policy(crew.team, monthly_image_quota=40)
+    stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 6)
+
+    html = as_user(crew.admin).get(URL).content.decode()
+
+    assert "<strong>6 of 40</strong> images used" in html
+    assert 'name="require_approval"' in html and not checked_box("require_approval").search(html)
+    assert "Approve the 6 images already in the gallery" in html
+    assert checked_box("approve_existing").search(html)  # on by default
+
+
+def test_once_required_the_backlog_option_is_gone_and_the_box_is_checked(crew, as_user):
+    set_policy(crew.team, require_approval=True)
+    stored_generation(crew.team, crew.creator, states=(State.PENDING,))
+
+    html = as_user(crew.owner).get(URL).content.decode()
+
+    assert checked_box("require_approval").search(html)
+    assert "approve_existing" not in html
+    assert "Unlimited." in html
+
+
+def test_saving_with_htmx_swaps_the_form_and_says_saved(crew, as_user):
+    response = as_user(crew.owner).post(URL, {"require_approval": "on"}, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<form id="policy-form"')
+    assert '<span class="saved" role="status">Saved.</span>' in html
+    assert TeamPolicy.objects.get(team=crew.team).require_approval is True
+
+
+def test_members_cannot_change_it(crew, as_user):
+    response = as_user(crew.member).post(URL, {"require_approval": "on"})
+
+    assert response.status_code == 403
+    assert not TeamPolicy.objects.filter(team=crew.team).exists()

@@ -1,0 +1,132 @@
+"""Usage per team and member per month, and its server-side SVG charts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.urls import reverse
+
+from studio.generations.models import Generation, Result, Status, Tool
+from studio.review.charts import nice_ceiling
+from studio.review.quota import Month
+from studio.review.selectors import usage_for_month
+from studio.teams.models import Team
+from tests.review.conftest import State, make_member, set_policy, stored_generation
+
+
+def _month_of_activity(crew):
+    """carla: 2 generations (3 + 2 images, 4 delivered) and an upscale; mona: one
+    failed before reaching VideoGen (5 images, none delivered)."""
+    stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 3)
+    partial = stored_generation(crew.team, crew.creator, states=(State.PENDING, State.PENDING))
+    Result.objects.filter(generation=partial, position=1).update(sha256="")  # not stored
+    source = partial.results.get(position=0)
+    stored_generation(
+        crew.team,
+        crew.creator,
+        states=(State.APPROVED,),
+        tool=Tool.UPSCALE_IMAGE,
+        source_result=source,
+    )
+    Generation.objects.create(
+        team=crew.team, created_by=crew.member, prompt="x", num_results=5, status=Status.FAILED
+    )
+    old = stored_generation(crew.team, crew.member, states=(State.PENDING,) * 7)
+    Generation.objects.filter(pk=old.pk).update(
+        created_at=Month.current().start - timedelta(days=3)
+    )
+    other = Team.objects.create(name="Other")
+    stored_generation(other, make_member(other, "owner"), states=(State.PENDING,) * 9)
+
+
+def test_usage_per_team_and_member(crew):
+    _month_of_activity(crew)
+    set_policy(crew.team, monthly_image_quota=20)
+
+    usage = usage_for_month(team=crew.team, month=Month.current())
+
+    team = usage.team
+    assert (team.generations, team.images_requested, team.images_delivered) == (4, 11, 5)
+    assert team.executions == {Tool.GENERATE_IMAGE: 2, Tool.UPSCALE_IMAGE: 1}
+    assert team.tool_counts == [2, 1, 0, 0]
+    by_name = {m.label: m for m in usage.members}
+    carla, mona = by_name["carla"], by_name["mona"]
+    assert (carla.generations, carla.images_requested, carla.images_delivered) == (3, 6, 5)
+    assert (mona.generations, mona.images_requested, mona.images_delivered) == (1, 5, 0)
+    assert mona.executions == {}
+    assert by_name["victor"].generations == 0  # every member is listed
+    assert [m.label for m in usage.members][:2] == ["carla", "mona"]
+    # The quota counts what may still be charged: not the failed, never-sent request.
+    assert (usage.quota, usage.quota_used, usage.quota_left) == (20, 6, 14)
+    today = [row for day, row in usage.days if row.images_requested]
+    assert len(usage.days) in (28, 29, 30, 31) and len(today) == 1
+    assert (today[0].images_requested, today[0].images_delivered) == (11, 5)
+
+    last = usage_for_month(team=crew.team, month=Month.current().previous)
+    assert (last.team.generations, last.team.images_requested) == (1, 7)
+
+
+def test_usage_page_draws_bars_per_member_and_per_day(crew, as_user):
+    _month_of_activity(crew)
+
+    response = as_user(crew.owner).get(reverse("review_usage"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('<svg viewBox="0 0 640') == 2 and "<canvas" not in html
+    assert '<rect class="chart__bar chart__bar--requested"' in html
+    assert "<title>carla: 6 requested</title>" in html
+    assert "<title>carla: 5 delivered</title>" in html
+    assert "<title>mona: 0 delivered</title>" in html
+    # carla's 6 requested images fill the scale (10) at 6/10 of the 456-pixel plot.
+    bar = re.search(
+        r'<rect class="chart__bar chart__bar--requested" x="140.00" y="[\d.]+" '
+        r'width="([\d.]+)" height="11.00" rx="2"><title>carla: 6 requested',
+        html,
+    )
+    assert bar and float(bar[1]) == 273.6
+    assert f'value="{Month.current()}"' in html  # the month picker
+    assert "9" not in re.findall(r'<td class="num">(\d+)</td>', html)  # not the other team's
+
+
+def test_month_picker_shows_another_month_and_ignores_nonsense(crew, as_user):
+    _month_of_activity(crew)
+    client = as_user(crew.admin)
+    previous = Month.current().previous
+
+    earlier = client.get(reverse("review_usage"), {"month": str(previous)}).content.decode()
+    nonsense = client.get(reverse("review_usage"), {"month": "2026-13"}).content.decode()
+
+    assert f"Usage · {previous.start:%B %Y}" in earlier
+    assert 'rel="next"' in earlier
+    assert "<title>mona: 7 requested</title>" in earlier
+    assert f"Usage · {Month.current().start:%B %Y}" in nonsense and 'rel="next"' not in nonsense
+
+
+def test_an_empty_month_says_so(crew, as_user):
+    html = as_user(crew.owner).get(reverse("review_usage")).content.decode()
+
+    assert "Nothing was generated in" in html
+
+
+def test_nice_ceiling():
+    assert [nice_ceiling(v) for v in (0, 1, 2, 3, 6, 10, 11, 48, 101, 700)] == [
+        1,
+        1,
+        2,
+        5,
+        10,
+        10,
+        20,
+        50,
+        200,
+        1000,
+    ]
+
+
+def test_month_arithmetic():
+    assert str(Month(2026, 12).next) == "2027-01"
+    assert str(Month(2026, 1).previous) == "2025-12"
+    assert Month.parse("2026-02") == Month(2026, 2)
+    assert Month.parse("26-2") is None and Month.parse("") is None and Month.parse("x-y") is None
