@@ -1,8 +1,13 @@
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_DEBUG=0
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_DEBUG=0 STUDIO_VAR_DIR=/app/var
 WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir -e ".[s3]" \
- && DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+ && DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+ && useradd --system --uid 1000 --home-dir /app studio \
+ && mkdir -p /data/media /app/var \
+ && chown -R studio /data /app/var
+# Not root; a named volume mounted on /data/media starts out owned by this user.
+USER studio
 EXPOSE 8000
-CMD ["gunicorn", "studio.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "studio.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]

@@ -8,7 +8,7 @@ TEST_WORKERS ?= 2
 # The studio's own processes: the sandbox only when no real API key is set.
 PROCESSES := web worker beat $(if $(VIDEOGEN_API_KEY),,sandbox)
 
-.PHONY: install run migrate test test-faults lint clean
+.PHONY: install run migrate test test-faults lint clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: install
 
 test-faults: install
 	$(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
+
+# Gallery pages at 1,000 and 100,000 results (SQLite under var/bench/, or DATABASE_URL).
+bench: install
+	$(BIN)/python bench/gallery_bench.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -87,11 +87,11 @@
 
   // After a decision the queue is re-rendered: keep the place, or show the error.
   document.body.addEventListener("htmx:afterSettle", function (event) {
-    if (!event.detail.elt || event.detail.elt.id !== "review-queue") return;
-    var invalid = document.querySelector("#review-queue [aria-invalid=true]");
-    if (invalid) { invalid.focus(); return; }
-    focusItem(current, true);
+    if (!event.target.closest || !event.target.closest("#review-queue")) return;
     updateCount();
+    var invalid = document.querySelector("#review-queue [aria-invalid=true]");
+    focusItem(current, !invalid);
+    if (invalid) invalid.focus();
   });
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -1,10 +1,10 @@
 """Search by prompt words, backed by an index on each database Studio runs on.
 
 SQLite: an FTS5 external-content table over generations_generation(prompt),
-kept in sync by triggers. PostgreSQL: a GIN index on
-to_tsvector('english', prompt), queried with exactly that expression so the
-planner can use it. Both match every word, as a prefix ("light" finds
-"lighthouse"), stemmed ("lighthouses" finds "lighthouse").
+kept in sync by triggers. PostgreSQL: a GIN index on to_tsvector('english',
+...prompt), queried with exactly that expression so the planner can use it.
+Both match every word, as a prefix ("light" finds "lighthouse"), stemmed
+("lighthouses" finds "lighthouse").
 
 The index lives on another app's table, so it is made here (a gallery
 migration, and again after every migrate on SQLite, where rebuilding a table
@@ -21,6 +21,10 @@ from django.db.models.expressions import RawSQL
 FTS_TABLE = "gallery_prompt_fts"
 PG_INDEX = "gallery_generation_prompt_search"
 PG_CONFIG = "english"
+# The index's expression, and the query's, character for character. PostgreSQL's
+# parser reads "<b>" as an HTML tag and leaves its words out; people type prompts,
+# not markup, so angle brackets are made spaces first (as FTS5 sees them).
+PG_DOCUMENT = f"to_tsvector('{PG_CONFIG}', translate(prompt, '<>', '  '))"
 SOURCE = "generations_generation"
 MAX_WORDS = 12
 # Dropped from queries on both databases, as PostgreSQL's english config does.
@@ -68,8 +72,7 @@ def matching_generation_ids(text: str, *, using=None) -> RawSQL | None:
     if vendor == "postgresql":
         query = " & ".join(f"{w}:*" for w in words)
         return RawSQL(
-            f"SELECT id FROM {SOURCE} "
-            f"WHERE to_tsvector('{PG_CONFIG}', prompt) @@ to_tsquery('{PG_CONFIG}', %s)",
+            f"SELECT id FROM {SOURCE} WHERE {PG_DOCUMENT} @@ to_tsquery('{PG_CONFIG}', %s)",
             [query],
         )
     raise NotImplementedError(f"Prompt search has no index on {vendor}.")
@@ -89,7 +92,7 @@ def ensure_index(conn) -> None:
             concurrently = "" if conn.in_atomic_block else "CONCURRENTLY "
             cursor.execute(
                 f"CREATE INDEX {concurrently}IF NOT EXISTS {PG_INDEX} ON {SOURCE} "
-                f"USING gin (to_tsvector('{PG_CONFIG}', prompt))"
+                f"USING gin (({PG_DOCUMENT}))"
             )
 
 

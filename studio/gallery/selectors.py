@@ -148,6 +148,19 @@ def gallery_results(
     return Page(rows, Cursor.after(rows[-1]) if more else None, favourite_ids)
 
 
+def has_newer_results(*, team, membership, filters: Filters, after: Cursor | None) -> bool:
+    """Whether results this person may see, matching `filters`, landed after `after`."""
+    queryset = _filtered(
+        _visible(for_team(Result, team).exclude(thumbnail=""), team=team, membership=membership),
+        filters,
+    )
+    if after is not None:
+        queryset = queryset.filter(created_at__gte=after.created_at).filter(
+            Q(created_at__gt=after.created_at) | Q(pk__gt=after.pk)
+        )
+    return queryset.exists()
+
+
 def result_for_team(*, team, pk: int, membership) -> Result:
     """A result of the team this person may see (the studio's own rule), else 404."""
     return generation_selectors.result_for_team(team=team, pk=pk, membership=membership)

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     # The gallery and what people do with its results.
     path("gallery/", views.gallery, name="gallery"),
+    path("gallery/news/", views.gallery_news, name="gallery_news"),
     path("gallery/results/<int:pk>/favourite/", views.favourite_toggle, name="favourite_toggle"),
     path("gallery/results/<int:pk>/organise/", views.result_organise, name="result_organise"),
     path(

@@ -7,8 +7,9 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import push_url, trigger_client_event
 
 from studio.generations.models import Reference, Result
 
@@ -41,8 +42,42 @@ def gallery(request):
     if "collection" in form.errors:  # another team's collection id: not told apart
         raise Http404("No such collection.")
     page = _page(request, form.filters(user=request.user))
-    context = {"form": form, **page}
-    return _render(request, PAGE, context, {"gallery-results": "results", "gallery-more": "page"})
+    newest = selectors.Cursor.after(page["results"][0]) if page["results"] else None
+    # The news poller starts from what the middleware read before the page's rows.
+    context = {"form": form, "seq": request.team.change_seq, "newest": newest, **page}
+    fragments = {"gallery-results": "results", "gallery-more": "page"}
+    response = _render(request, PAGE, context, fragments)
+    if request.htmx and request.htmx.trigger == "gallery-filters":
+        # The address bar gets the filters in use, not every empty field of the form.
+        query = urlencode([(k, v) for k, v in request.GET.items() if v and k != "cursor"])
+        push_url(response, f"{request.path}?{query}" if query else request.path)
+    return response
+
+
+@require_GET
+def gallery_news(request):
+    """Asked every few seconds by the gallery page: have new images landed that
+    match its filters? While the team's change counter has not moved the answer
+    is a 204 from what the middleware already read; otherwise one indexed check."""
+    try:
+        seq = int(request.GET.get("seq", ""))
+        after = selectors.Cursor.parse(request.GET["after"]) if request.GET.get("after") else None
+    except ValueError:
+        return HttpResponseBadRequest("seq must be an integer and after a gallery cursor")
+    if request.team is None:
+        raise PermissionDenied("You are not a member of any team.")
+    if request.team.change_seq <= seq:
+        return HttpResponse(status=204)
+    form = GalleryFilterForm(request.GET, team=request.team)
+    form.is_valid()
+    fresh = selectors.has_newer_results(
+        team=request.team,
+        membership=request.membership,
+        filters=form.filters(user=request.user),
+        after=after,
+    )
+    context = {"seq": request.team.change_seq, "newest": after, "fresh": fresh}
+    return render(request, f"{PAGE}#news", context)
 
 
 @require_POST
@@ -90,15 +125,13 @@ def collection_create(request):
     if request.POST.get("result"):
         result = _result(request, request.POST["result"])
     form = CollectionForm(request.POST)
-    error = None
     if form.is_valid():
         try:
             collection = services.collection_create(
                 membership=membership, name=form.cleaned_data["name"], result=result
             )
         except GalleryRuleError as exc:
-            error = str(exc)
-            form.add_error("name", error)
+            form.add_error("name", str(exc))
         else:
             if result is None:
                 return redirect("collection_detail", pk=collection.pk)
@@ -233,10 +266,11 @@ def shared(request, share_token: str):
     link = _active_link_or_gone(request, share_token)
     if isinstance(link, HttpResponse):
         return link
-    context = {"link": link}
-    if link.collection_id:
-        filters = selectors.Filters(collection=link.collection)
-        context.update(_page(request, filters, team=link.team))
+    if link.result_id:
+        result = selectors.shared_result(link=link, pk=link.result_id)
+        return _private(render(request, SHARED_PAGE, {"link": link, "result": result}))
+    page = _page(request, selectors.Filters(collection=link.collection), team=link.team)
+    context = {"link": link, **page}
     return _private(_render(request, SHARED_PAGE, context, {"gallery-more": "page"}))
 
 
@@ -309,6 +343,10 @@ def _private_file(field, content_type, *, as_attachment=False, filename=None):
 
 def _result(request, pk):
     """One of the current team's results that this person may see, or 404."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):  # from a form field: anything may come
+        raise Http404("No such image.") from None
     return selectors.result_for_team(team=request.team, pk=pk, membership=request.membership)
 
 

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 # How far back to look for an execution that a crashed submit may have started.
 ADOPTION_PAGES = 3
 ADOPTION_CLOCK_SLACK = timedelta(seconds=30)
+# Rows re-enqueued per step and run: a large backlog is worked through over a few runs.
+RECONCILE_BATCH = 1000
 
 
 def run(*, now: datetime) -> dict[str, int]:
@@ -30,19 +32,26 @@ def run(*, now: datetime) -> dict[str, int]:
 
     overdue = now - timedelta(seconds=settings.STUDIO_RECONCILE_GRACE)
     counts = {"submit": 0, "poll": 0, "ingest": 0, "resolved": 0}
-    for pk in Generation.objects.filter(status=Status.QUEUED, updated_at__lt=overdue).values_list(
-        "pk", flat=True
+    for pk in _claim_overdue(
+        Generation.objects.filter(status=Status.QUEUED, updated_at__lt=overdue),
+        updated_at=now,
     ):
         submit_generation.delay(pk)
         counts["submit"] += 1
-    for pk in Generation.objects.filter(
-        status__in=(Status.PENDING, Status.RUNNING), next_check_at__lt=overdue
-    ).values_list("pk", flat=True):
+    for pk in _claim_overdue(
+        Generation.objects.filter(
+            status__in=(Status.PENDING, Status.RUNNING), next_check_at__lt=overdue
+        ),
+        next_check_at=now,
+    ):
         poll_execution.delay(pk)
         counts["poll"] += 1
-    for pk in Generation.objects.filter(
-        status=Status.SUCCEEDED, ingested_at__isnull=True, updated_at__lt=overdue
-    ).values_list("pk", flat=True):
+    for pk in _claim_overdue(
+        Generation.objects.filter(
+            status=Status.SUCCEEDED, ingested_at__isnull=True, updated_at__lt=overdue
+        ),
+        updated_at=now,
+    ):
         ingest_results.delay(pk)
         counts["ingest"] += 1
     stuck = Generation.objects.filter(status=Status.SUBMITTING, updated_at__lt=overdue)
@@ -52,6 +61,18 @@ def run(*, now: datetime) -> dict[str, int]:
     if any(counts.values()):
         log.info("reconciler re-enqueued %s", counts)
     return counts
+
+
+def _claim_overdue(queryset, **stamp) -> list[int]:
+    """The overdue rows' ids, stamped as just re-enqueued: one re-enqueue per grace
+    period, not one per run, so a backlog is not multiplied by the reconciler
+    (a poll message re-enqueued beside a late original makes two poll chains)."""
+    pks = list(queryset.values_list("pk", flat=True)[:RECONCILE_BATCH])
+    if not pks:
+        return []
+    # Bookkeeping, not a change the gallery shows; rows that moved meanwhile are skipped.
+    queryset.filter(pk__in=pks).update(**stamp)
+    return pks
 
 
 def resolve_submitting(generation: Generation) -> None:

@@ -38,13 +38,14 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Before → after")
     def change(self, entry):
-        return (
-            format_html(
-                "<ul style='margin:0;padding-left:1em'>{}</ul>",
-                format_html_join(
-                    "", "<li>{}: {} → {}</li>", ((k, old, new) for k, old, new in entry.changes())
-                ),
-            )
-            if entry.changes()
-            else "—"
+        rows = entry.changes()
+        if not rows:
+            return "—"
+        return format_html(
+            "<ul style='margin:0;padding-left:1em'>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}: {} → {}</li>",
+                ((label, old or "·", new or "removed") for label, old, new in rows),
+            ),
         )

@@ -66,7 +66,9 @@ def member_chart(usage: Usage) -> Chart:
     for i, row in enumerate(rows):
         y = top + i * row_height
         chart.labels.append(
-            Shape(label_width - 8, y + 17, text=row.label[:18], anchor="end", css="chart__label")
+            Shape(
+                label_width - 8, y + 17, text=row.label[:18], anchor="end", css="usage-chart__label"
+            )
         )
         for j, (value, css, name) in enumerate(
             zip(_series(row), ("requested", "delivered"), ("requested", "delivered"), strict=True)
@@ -78,7 +80,7 @@ def member_chart(usage: Usage) -> Chart:
                     y + 3 + j * 13,
                     width=max(bar_width, 1 if value else 0),
                     height=11,
-                    css=f"chart__bar chart__bar--{css}",
+                    css=f"usage-chart__bar usage-chart__bar--{css}",
                     text=f"{row.label}: {value} {name}",
                 )
             )
@@ -87,7 +89,7 @@ def member_chart(usage: Usage) -> Chart:
                 label_width + plot * max(_series(row)) / scale + 6,
                 y + 17,
                 text=f"{row.images_delivered}/{row.images_requested}",
-                css="chart__value",
+                css="usage-chart__value",
             )
         )
     return chart
@@ -109,14 +111,14 @@ def day_chart(usage: Usage) -> Chart:
     )
     for fraction in (0, 0.5, 1):
         y = top + plot_height * (1 - fraction)
-        chart.grid.append(Shape(left, y, x2=left + plot_width, css="chart__grid"))
+        chart.grid.append(Shape(left, y, x2=left + plot_width, css="usage-chart__grid"))
         chart.labels.append(
             Shape(
                 left - 6,
                 y + 4,
                 text=f"{round(scale * fraction):g}",
                 anchor="end",
-                css="chart__axis",
+                css="usage-chart__axis",
             )
         )
     for i, (day, row) in enumerate(days):
@@ -132,14 +134,18 @@ def day_chart(usage: Usage) -> Chart:
                     top + plot_height - bar_height,
                     width=slot * (1 - 2 * inset),
                     height=bar_height,
-                    css=f"chart__bar chart__bar--{css}",
+                    css=f"usage-chart__bar usage-chart__bar--{css}",
                     text=f"{day:%-d %b}: {value} {css}",
                 )
             )
         if day.day == 1 or day.day % 5 == 0:
             chart.labels.append(
                 Shape(
-                    x + slot / 2, height - 6, text=str(day.day), anchor="middle", css="chart__axis"
+                    x + slot / 2,
+                    height - 6,
+                    text=str(day.day),
+                    anchor="middle",
+                    css="usage-chart__axis",
                 )
             )
     return chart

@@ -126,7 +126,38 @@ class AuditEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise AppendOnly("Audit entries cannot be deleted.")
 
-    def changes(self) -> list[tuple[str, object, object]]:
-        """(field, before, after) for every key in either side, in a stable order."""
-        keys = list(dict.fromkeys([*self.before, *self.after]))
-        return [(k, self.before.get(k), self.after.get(k)) for k in keys]
+    FIELD_LABELS = {
+        "review_state": "State",
+        "review_reason": "Reason",
+        "monthly_image_quota": "Quota",
+        "require_approval": "Require approval",
+        "approved_existing": "Images approved with it",
+        "missing_images": "Images to fetch again",
+    }
+
+    def changes(self) -> list[tuple[str, str | None, str | None]]:
+        """(label, before, after) as text, for every value that changed.
+
+        A side is None when the key is absent there (a member added: no
+        "before"); an empty value reads "—".
+        """
+        rows = []
+        for key in dict.fromkeys([*self.before, *self.after]):
+            old, new = self.before.get(key, ...), self.after.get(key, ...)
+            if old == new:
+                continue
+            label = self.FIELD_LABELS.get(key, key.replace("_", " ").capitalize())
+            rows.append((label, _as_text(old), _as_text(new)))
+        return rows
+
+
+def _as_text(value) -> str | None:
+    if value is ...:
+        return None
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)

@@ -104,7 +104,8 @@ class QuotaExceeded(ValueError):
         else:
             what = f"none of the team's {quota} this month are"
         super().__init__(
-            f"This needs {needed} {images} but {what} left. The quota renews on {renews:%-d %B}."
+            f"This needs {needed} {images} but {what} left. "
+            f"The quota renews on {renews.day} {renews:%B}."
         )
 
 

@@ -103,7 +103,7 @@ def review_decide(
         # Locked (PostgreSQL), so two reviewers deciding the same image are
         # applied one after the other, each with the true "before".
         locked = (
-            Result.objects.select_for_update()
+            Result.objects.select_for_update(of=("self",))
             .filter(team=team, pk__in=ids)
             .select_related("generation")
             .order_by("pk")

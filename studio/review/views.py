@@ -73,8 +73,7 @@ def result_decide(request, pk: int):
         result.refresh_from_db()
     if not request.htmx:
         return redirect("result_detail", pk=result.pk)
-    context = {"result": result, "form": form, "policy": team_policy(request.team)}
-    return render(request, f"{DECISION}#box", context)
+    return render(request, f"{DECISION}#box", {"result": result, "form": form})
 
 
 @require_GET
@@ -132,11 +131,14 @@ def _queue_context(request, form):
     items, total = selectors.review_queue(team=request.team)
     # Which control sent an invalid form: its error is shown next to it.
     error_origin = form.data.get("origin", "bulk") if form.is_bound and form.errors else None
+    # After an error from the bulk bar, the selection stays as it was.
+    kept = form.cleaned_data.get("ids", []) if error_origin == "bulk" else []
     return {
         "items": items,
         "total": total,
         "form": form,
         "error_origin": error_origin,
+        "kept_selection": kept,
         "policy": team_policy(request.team),
     }
 

@@ -44,6 +44,8 @@ class SandboxConfig:
     admin_token: str = ""
     # Seed of the one random.Random behind every injected fault.
     seed: int = 0
+    # Padding (a private PNG chunk) added to each generated PNG when downloaded: big files.
+    result_padding_bytes: int = 0
 
     # Rate limits: a profile's numbers, then per-group overrides ("tools=5,files=20" or "5").
     rate_limit_profile: str = "default"
@@ -88,6 +90,8 @@ class SandboxConfig:
             )
         if self.webhook_timeout_seconds <= 0 or self.webhook_retry_base_seconds < 0:
             raise ValueError("webhook timeout must be positive and the retry base not negative")
+        if self.result_padding_bytes < 0:
+            raise ValueError("result_padding_bytes must not be negative")
         if self.webhook_max_attempts < 1:
             raise ValueError("webhook_max_attempts must be at least 1")
         self.initial_faults()  # the fault settings are checked there
@@ -212,6 +216,12 @@ def build_parser(defaults: SandboxConfig) -> argparse.ArgumentParser:
         "bearer token for /_admin/* (default: the API key opens them)",
     )
     add(server, "--seed", "seed of the randomness behind injected faults (default: %(default)s)")
+    add(
+        server,
+        "--result-padding-bytes",
+        "grow each generated PNG by this many bytes (a private ancillary chunk, ignored by "
+        "decoders) when it is downloaded, to test big results (default: %(default)s)",
+    )
 
     limits = parser.add_argument_group("rate limits (per API key, per endpoint group, per window)")
     limits.add_argument(

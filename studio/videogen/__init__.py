@@ -77,9 +77,10 @@ def client_from_settings() -> VideoGenClient:
         settings.VIDEOGEN_BASE_URL,
         settings.VIDEOGEN_API_KEY,
         settings.VIDEOGEN_TIMEOUT,
-        settings.STUDIO_RATE_LIMITS,
-        settings.REDIS_URL,
-        settings.REDIS_KEY_PREFIX,
+        # Pacing is optional: settings without it (a script, a test) get none.
+        getattr(settings, "STUDIO_RATE_LIMITS", ""),
+        getattr(settings, "REDIS_URL", ""),
+        getattr(settings, "REDIS_KEY_PREFIX", ""),
     )
 
 

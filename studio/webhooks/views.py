@@ -13,7 +13,11 @@ MAX_BODY_BYTES = 1024 * 1024
 @require_POST
 def receive(request):
     """Answer fast: verify, record once, enqueue. The work happens in a worker."""
-    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return HttpResponseBadRequest("Invalid Content-Length.")
+    if length > MAX_BODY_BYTES:
         return HttpResponse("Payload too large.", status=413)
     body = request.body
     try:

@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 
 from studio.gallery.models import Favourite
-from studio.gallery.selectors import PAGE_SIZE
+from studio.gallery.selectors import PAGE_SIZE, Cursor
 from studio.generations.models import Result, Status, Tool
+from studio.generations.services import generation_create
 from studio.teams.models import Role
 from tests.fixtures.factories import make_user
 
@@ -22,7 +23,8 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def tile_ids(response) -> list[int]:
-    return [int(i) for i in re.findall(r'<figure class="tile" id="tile-(\d+)"', response.content.decode())]
+    html = response.content.decode()
+    return [int(i) for i in re.findall(r'<figure class="tile" id="tile-(\d+)"', html)]
 
 
 def more_url(response) -> str | None:
@@ -65,7 +67,8 @@ def test_results_not_stored_yet_are_not_shown(client_in, team, user):
 def test_filters_combine(client_in, team, user, bob):
     day = datetime(2025, 6, 10, 12, tzinfo=UTC)
     target = make_result(team, bob, prompt="lighthouse in fog", aspect_ratio="1:1", created_at=day)
-    make_result(team, user, prompt="lighthouse in fog", aspect_ratio="1:1", created_at=day)  # member
+    make_result(team, user, prompt="lighthouse in fog", aspect_ratio="1:1",
+                created_at=day)  # member
     make_result(team, bob, prompt="lighthouse in fog", aspect_ratio="16:9", created_at=day)  # shape
     make_result(team, bob, prompt="lighthouse in fog", aspect_ratio="1:1",
                 created_at=day - timedelta(days=3))  # date
@@ -132,7 +135,7 @@ def test_favourites_are_per_person(client_in, team, user, bob):
     response = client_in.get(URL, {"favourites": "on"})
 
     assert tile_ids(response) == [liked.pk]
-    assert 'aria-pressed="true" data-favourite-for="%d"' % liked.pk in response.content.decode()
+    assert f'aria-pressed="true" data-favourite-for="{liked.pk}"' in response.content.decode()
 
 
 def test_collection_filter_and_another_teams_collection_is_404(client_in, team, user):
@@ -173,7 +176,8 @@ def test_keyset_pages_cover_everything_once_in_order(client, team, user):
 
     seen, url, pages = [], URL, 0
     while url:
-        response = client.get(url, **HTMX, HTTP_HX_TARGET="gallery-more") if pages else client.get(url)
+        headers = {**HTMX, "HTTP_HX_TARGET": "gallery-more"} if pages else {}
+        response = client.get(url, **headers)
         assert response.status_code == 200
         seen += tile_ids(response)
         url = more_url(response)
@@ -255,3 +259,83 @@ def test_signed_out_visitor_is_sent_to_sign_in(client):
     response = client.get(URL)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+# --- new images while the page is open -------------------------------------------------------
+
+NEWS = reverse("gallery_news")
+
+
+def _news_poller(html: str) -> dict:
+    match = re.search(r'id="gallery-news"[^>]*hx-get="([^"]+)"', html)
+    url = match[1].replace("&amp;", "&")
+    return dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
+
+
+def test_the_page_polls_for_news_from_its_newest_image(client_in, team, user):
+    newest = make_results(team, user, 2)[-1]
+    team.refresh_from_db()
+
+    params = _news_poller(client_in.get(URL).content.decode())
+
+    assert params["seq"] == str(team.change_seq)
+    newest.refresh_from_db()
+    assert params["after"] == str(Cursor.after(newest))
+
+
+def test_no_change_is_a_204_for_three_queries(client_in, team, user, django_assert_num_queries):
+    make_results(team, user, 2)
+    params = _news_poller(client_in.get(URL).content.decode())
+    with django_assert_num_queries(3):  # session, user, membership with the team's counter
+        assert client_in.get(NEWS, params, **HTMX).status_code == 204
+
+
+def test_a_teammates_new_image_is_announced(client_in, team, user, bob):
+    make_result(team, user)
+    params = _news_poller(client_in.get(URL).content.decode())
+
+    # A new generation bumps the team's counter.
+    generation = generation_create(team=team, user=bob, prompt="fresh from bob")
+    quiet = client_in.get(NEWS, params, **HTMX).content.decode()
+    assert "New images have landed" not in quiet  # in flight: nothing to show yet
+    assert _news_poller(quiet)["seq"] != params["seq"]
+
+    make_result(team, bob, prompt="fresh from bob")
+    generation.touch(ingested_at=generation.created_at)
+    news = client_in.get(NEWS, _news_poller(quiet), **HTMX).content.decode()
+
+    assert "New images have landed" in news and 'hx-trigger="every' not in news
+
+
+def test_news_respects_the_filters(client_in, team, user, bob):
+    make_result(team, user, prompt="a cat")
+    params = _news_poller(client_in.get(URL, {"q": "cat"}).content.decode())
+
+    generation_create(team=team, user=bob, prompt="a dog")
+    make_result(team, bob, prompt="a dog")
+
+    news = client_in.get(NEWS, {**params, "q": "cat"}, **HTMX).content.decode()
+    assert "New images have landed" not in news
+    news = client_in.get(NEWS, {**params, "q": "dog"}, **HTMX).content.decode()
+    assert "New images have landed" in news
+
+
+@pytest.mark.parametrize("params", [{"seq": "x"}, {"seq": "1", "after": "nope"}, {}])
+def test_malformed_news_requests_are_refused(client_in, params):
+    assert client_in.get(NEWS, params, **HTMX).status_code == 400
+
+
+def test_the_address_bar_gets_only_the_filters_in_use(client_in, team, user):
+    make_result(team, user, prompt="a lighthouse")
+    form = {"q": "lighthouse", "member": "", "status": "", "aspect_ratio": "1:1", "date_from": ""}
+
+    from_form = {**HTMX, "HTTP_HX_TARGET": "gallery-results", "HTTP_HX_TRIGGER": "gallery-filters"}
+
+    response = client_in.get(URL, form, **from_form)
+
+    assert response["HX-Push-Url"] == "/gallery/?q=lighthouse&aspect_ratio=1%3A1"
+    cleared = client_in.get(URL, {"q": "", "member": ""}, **from_form)
+    assert cleared["HX-Push-Url"] == "/gallery/"
+    # Refreshing the results in place ("Show them") adds no history entry.
+    refreshed = client_in.get(URL, form, **HTMX, HTTP_HX_TARGET="gallery-results")
+    assert "HX-Push-Url" not in refreshed

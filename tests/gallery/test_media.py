@@ -207,3 +207,70 @@ def test_signed_out_visitor_is_sent_to_sign_in_for_a_reference(client, team):
 
 def test_unknown_reference_is_404(client_in):
     assert client_in.get(reverse("reference_media", args=[424242])).status_code == 404
+
+
+# --- through a share link (gallery app) ------------------------------------------------------
+
+
+def shared_media_url(link, result, kind):
+    return reverse("shared_media", args=[link.token, result.pk, kind])
+
+
+@pytest.fixture
+def shared(team, user, stored):
+    from studio.gallery.models import Collection, CollectionItem, ShareLink
+
+    result, original, thumbnail = stored
+    collection = Collection.objects.create(team=team, name="Shared", created_by=user)
+    CollectionItem.objects.create(collection=collection, result=result)
+    link = ShareLink.objects.create(team=team, collection=collection, created_by=user)
+    return link, result, original, thumbnail
+
+
+@pytest.mark.parametrize("kind", ["original", "thumbnail"])
+def test_a_valid_link_gives_the_bytes_to_anyone_and_nothing_is_cached(client, shared, kind):
+    link, result, original, thumbnail = shared
+
+    response = client.get(shared_media_url(link, result, kind))
+
+    assert response.status_code == 200
+    assert body(response) == (original if kind == "original" else thumbnail)
+    assert response["Cache-Control"] == "no-store"  # revoking must stop it at once
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_a_revoked_or_expired_link_gives_nothing(client, shared):
+    from django.utils import timezone
+
+    link, result, *_ = shared
+    url = shared_media_url(link, result, "original")
+    assert client.get(url).status_code == 200
+
+    type(link).objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+    assert client.get(url).status_code == 404
+
+    type(link).objects.filter(pk=link.pk).update(revoked_at=None, expires_at=timezone.now())
+    assert client.get(url).status_code == 404
+
+
+def test_a_link_opens_only_its_own_images(client, shared, team, user):
+    link, _, _, _ = shared
+    other, *_ = store_result(team, user, position=1)
+    stranger = make_user("stranger")
+    theirs, *_ = store_result(stranger.teams.get(), stranger)
+
+    assert client.get(shared_media_url(link, other, "original")).status_code == 404
+    assert client.get(shared_media_url(link, theirs, "original")).status_code == 404
+    assert client.get(media_url(other, "original")).status_code == 302  # members' URL: sign in
+
+
+def test_a_download_through_a_link_has_a_readable_name(client, shared):
+    link, result, *_ = shared
+
+    response = client.get(shared_media_url(link, result, "original") + "?download=1")
+
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="studio-{result.generation_id}-1.png"'
+    )
+    body(response)

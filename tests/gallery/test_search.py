@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from studio.gallery import search
 from studio.gallery.selectors import Filters, gallery_results
-from studio.generations.models import Generation, Result
+from studio.generations.models import Generation
 from tests.fixtures.factories import make_user
 
 from .factories import make_result
@@ -25,6 +25,7 @@ def prompts(team, user):
         "harbour": "A quiet harbour at night",
         "running": "A fox running through snow",
         "cafe": "Crème brûlée in a café",
+        "markup": "A sign that reads <b>OPEN</b> in neon",
     }
     return {key: make_result(team, user, prompt=text) for key, text in texts.items()}
 
@@ -43,6 +44,7 @@ def test_words_prefixes_and_stems(team, prompts):
     assert found(team, "harbour night") == {p["harbour"].pk}
     assert found(team, "harbour zebra") == set()
     assert found(team, "brûlée") == {p["cafe"].pk}
+    assert found(team, "open neon") == {p["markup"].pk}  # words inside <b> count too
 
 
 def test_stop_words_and_punctuation_are_ignored(team, prompts):
@@ -55,7 +57,8 @@ def test_stop_words_and_punctuation_are_ignored(team, prompts):
 
 @pytest.mark.parametrize(
     "text",
-    ['"', "lighthouse*", 'light" OR "harbour', "NEAR(a b)", "-harbour", "prompt:fox", "a'b", "(", "é*"],
+    ['"', "lighthouse*", 'light" OR "harbour', "NEAR(a b)", "-harbour", "prompt:fox", "a'b",
+     "(", "é*"],
 )
 def test_search_syntax_is_never_passed_through(client_in, prompts, text):
     response = client_in.get(URL, {"q": text})
@@ -124,11 +127,13 @@ def test_the_search_uses_the_index_not_a_table_scan(team, prompts):
 
 def subquery_sql(sql: str) -> bool:
     if connection.vendor == "postgresql":
-        return "to_tsvector('english', prompt) @@ to_tsquery('english'" in sql
+        return f"{search.PG_DOCUMENT} @@ to_tsquery('english'" in sql
     return f"FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH" in sql
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="triggers are how SQLite keeps FTS5 in step")
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="triggers are how SQLite keeps FTS5 in step"
+)
 def test_lost_triggers_are_restored_and_the_index_refilled(team, user, prompts):
     """SQLite drops a table's triggers when a migration rebuilds it; after
     every migrate the gallery app puts them back and refills the index."""

@@ -367,7 +367,7 @@ def test_the_admin_shows_the_log_read_only(crew, admin_client):
     assert changelist.status_code == 200 and "olivia" in changelist.content.decode()
     assert 'name="action"' not in changelist.content.decode()  # no delete action
     assert detail.status_code == 200 and "_save" not in detail.content.decode()
-    assert "monthly_image_quota: None → 9" in detail.content.decode()
+    assert "Quota: — → 9" in detail.content.decode()
     assert post.status_code == 403
     assert admin_client.get(reverse("admin:review_auditentry_add")).status_code == 403
     delete = reverse("admin:review_auditentry_delete", args=[entry.pk])

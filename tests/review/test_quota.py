@@ -22,7 +22,7 @@ from tests.fixtures.factories import image_upload
 from tests.review.conftest import HTMX, State, make_member, set_policy, stored_generation
 
 FORM = {"prompt": "a lighthouse", "aspect_ratio": "1:1", "watermark_mode": "AUTO"}
-RENEWS = f"{Month.current().next.first_day:%-d %B}"
+RENEWS = f"{Month.current().next.first_day.day} {Month.current().next.first_day:%B}"
 
 
 def used(team) -> int:

@@ -45,7 +45,7 @@ def test_saving_with_htmx_swaps_the_form_and_says_saved(crew, as_user):
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<form id="policy-form"')
-    assert '<span class="saved" role="status">Saved.</span>' in html
+    assert '<span class="settings-form__saved" role="status">Saved.</span>' in html
     assert TeamPolicy.objects.get(team=crew.team).require_approval is True
 
 

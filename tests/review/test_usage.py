@@ -75,13 +75,13 @@ def test_usage_page_draws_bars_per_member_and_per_day(crew, as_user):
     html = response.content.decode()
     assert response.status_code == 200
     assert html.count('<svg viewBox="0 0 640') == 2 and "<canvas" not in html
-    assert '<rect class="chart__bar chart__bar--requested"' in html
+    assert '<rect class="usage-chart__bar usage-chart__bar--requested"' in html
     assert "<title>carla: 6 requested</title>" in html
     assert "<title>carla: 5 delivered</title>" in html
     assert "<title>mona: 0 delivered</title>" in html
     # carla's 6 requested images fill the scale (10) at 6/10 of the 456-pixel plot.
     bar = re.search(
-        r'<rect class="chart__bar chart__bar--requested" x="140.00" y="[\d.]+" '
+        r'<rect class="usage-chart__bar usage-chart__bar--requested" x="140.00" y="[\d.]+" '
         r'width="([\d.]+)" height="11.00" rx="2"><title>carla: 6 requested',
         html,
     )

@@ -1,0 +1,88 @@
+"""Redis goes away in the middle of 50 generations and comes back empty: every
+queued message, scheduled poll and cache entry is gone. The database is the
+source of truth, so the reconciler re-enqueues each overdue step and all 50
+finish, each with one execution.
+
+Redis here is a redis-server of the test's own on a free port (never the
+machine's 6379, which other suites use); the worker and beat subprocesses use
+it as broker, cache and rate-limit store. The test process sends the submit
+messages to it itself (its own Celery app is configured for the suite's Redis).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from studio.celery import app as celery_app
+from studio.generations.models import Generation, Status
+from studio.generations.services import generation_create
+from studio.generations.tasks import submit_generation
+from tests.conftest import wait_for
+from tests.fixtures.factories import make_user
+
+from .conftest import outcome, report
+
+pytestmark = pytest.mark.faults
+
+GENERATIONS = 50
+
+
+def _finished(pks) -> bool:
+    rows = Generation.objects.filter(pk__in=pks)
+    return all(
+        g.status in (Status.FAILED, Status.CANCELLED, Status.UNKNOWN)
+        or (g.status == Status.SUCCEEDED and g.ingested_at)
+        for g in rows
+    )
+
+
+def test_all_generations_finish_across_a_redis_restart(
+    make_stack, sandbox_factory, private_redis
+):
+    box = sandbox_factory("--pending-seconds", "1", "--running-seconds", "3")
+    stack = make_stack(box, redis_url=private_redis.url)
+    stack.start_beat()
+    stack.start_worker(concurrency=3)
+    user = make_user()
+    team = user.teams.get()
+    started = time.monotonic()
+
+    generations = [
+        generation_create(team=team, user=user, prompt=f"restart {n}", aspect_ratio="1:1")
+        for n in range(GENERATIONS)
+    ]
+    pks = [g.pk for g in generations]
+    with celery_app.connection_for_write(private_redis.url) as connection:
+        for pk in pks:
+            submit_generation.apply_async((pk,), connection=connection)
+
+    # Mid-way: some landed, some in flight, some not yet submitted.
+    wait_for(
+        lambda: Generation.objects.filter(pk__in=pks).exclude(remote_execution_id=None).count()
+        >= GENERATIONS // 3,
+        timeout=60,
+        message=stack.logs(),
+    )
+    at_restart = {
+        status: Generation.objects.filter(pk__in=pks, status=status).count()
+        for status in Status.values
+    }
+    private_redis.kill()
+    time.sleep(2)
+    private_redis.start()
+
+    wait_for(lambda: _finished(pks), timeout=180, interval=0.5, message=stack.logs())
+
+    counts = outcome(generations, box)
+    report(
+        "redis restart",
+        {**counts, "at_restart": {k: v for k, v in at_restart.items() if v},
+         "seconds": round(time.monotonic() - started)},
+    )
+    assert counts["succeeded"] == GENERATIONS, counts
+    assert counts["executions"] == counts["claimed_executions"] == GENERATIONS
+    assert counts["duplicate_results"] == 0
+    # The restart really hit work in the middle.
+    assert sum(v for k, v in at_restart.items() if k != Status.SUCCEEDED) > 0

@@ -1,0 +1,260 @@
+"""The shared rate limiter: token buckets in real Redis, one for every worker.
+
+Separate limiter instances with their own Redis connections stand for separate
+worker processes; one test also runs a real second process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+
+from studio.generations.models import Generation, Status
+from studio.generations.services import generation_create
+from studio.videogen import RateLimitedError, VideoGenClient, client_from_settings
+from studio.videogen.ratelimit import (
+    Limit,
+    LocalRateLimiter,
+    RedisRateLimiter,
+    group_for,
+    parse_limits,
+)
+from tests.conftest import wait_for
+from tests.fixtures.factories import make_user
+
+
+def redis_limiter(namespace: str, **limits: str) -> RedisRateLimiter:
+    """A limiter with its own connection, as a separate worker process would have."""
+    connection = redis.Redis.from_url(settings.REDIS_URL)
+    return RedisRateLimiter(
+        connection, parse_limits(",".join(f"{g}={r}" for g, r in limits.items())),
+        namespace=namespace,
+    )
+
+
+@pytest.fixture
+def namespace():
+    name = f"{settings.REDIS_KEY_PREFIX}rl-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    connection = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(connection.scan_iter(match=f"{name}*"))
+    if keys:
+        connection.delete(*keys)
+
+
+# --- settings and groups ----------------------------------------------------------
+
+
+def test_limits_are_read_from_the_setting_text():
+    assert parse_limits("tools=60/60, executions=600/30") == {
+        "tools": Limit(60, 60.0),
+        "executions": Limit(600, 30.0),
+    }
+    assert parse_limits("off") == parse_limits("") == {}
+
+
+@pytest.mark.parametrize("text", ["tools=60", "tools=x/60", "videos=1/1", "tools=0/60", "tools"])
+def test_a_malformed_limit_is_refused_not_guessed(text):
+    with pytest.raises(ValueError, match="GROUP=REQUESTS/SECONDS"):
+        parse_limits(text)
+
+
+@pytest.mark.parametrize(
+    ("path", "group"),
+    [
+        ("/v1/tools/generate-image", "tools"),
+        ("/v1/tools/upscale-image", "tools"),
+        ("/v1/tools/executions/vg_exec_1", "executions"),
+        ("/v1/tools/executions", "executions"),
+        ("/v1/files/vg_file_1/hydrate", "files"),
+        ("/v1/files/upload", "files"),
+        ("/v1/webhooks/endpoints", "webhooks"),
+        ("/_storage/download/vg_file_1", None),
+    ],
+)
+def test_each_path_counts_in_videogens_group(path, group):
+    assert group_for(path) == group
+
+
+# --- the bucket in Redis ------------------------------------------------------------
+
+
+def test_a_full_bucket_lets_its_size_through_then_says_how_long_to_wait(namespace):
+    limiter = redis_limiter(namespace, tools="3/3")  # one token a second
+
+    assert [limiter.acquire("tools") for _ in range(3)] == [0.0, 0.0, 0.0]
+    first_wait = limiter.acquire("tools")
+    second_wait = limiter.acquire("tools")
+
+    assert 0.9 <= first_wait <= 1.0
+    # A second refused caller is given the next slot, not the same moment.
+    assert 1.9 <= second_wait <= 2.0
+    assert limiter.acquire("executions") == 0.0  # no limit set for that group
+
+
+def test_tokens_come_back_with_time(namespace):
+    limiter = redis_limiter(namespace, files="2/0.4")  # a token every 0.2 s
+    assert limiter.acquire("files") == limiter.acquire("files") == 0.0
+    assert limiter.acquire("files") > 0
+
+    time.sleep(0.45)
+
+    assert limiter.acquire("files") == 0.0
+
+
+def test_two_threads_with_their_own_connections_share_one_bucket(namespace):
+    granted: list[int] = []
+
+    def worker():
+        limiter = redis_limiter(namespace, executions="10/60")
+        granted.append(sum(1 for _ in range(20) if limiter.acquire("executions") == 0.0))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(granted) == 10, granted
+
+
+SECOND_PROCESS = """
+import sys, redis
+from studio.videogen.ratelimit import RedisRateLimiter, parse_limits
+limiter = RedisRateLimiter(redis.Redis.from_url(sys.argv[1]), parse_limits("tools=10/60"),
+                           namespace=sys.argv[2])
+print(sum(1 for _ in range(10) if limiter.acquire("tools") == 0.0))
+"""
+
+
+def test_another_process_draws_from_the_same_bucket(namespace):
+    here = redis_limiter(namespace, tools="10/60")
+    assert sum(1 for _ in range(6) if here.acquire("tools") == 0.0) == 6
+
+    other = subprocess.run(
+        [sys.executable, "-c", SECOND_PROCESS, settings.REDIS_URL, namespace],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+
+    assert int(other.stdout) == 4  # only what this process left
+
+
+def test_a_pause_set_by_one_worker_holds_back_the_others(namespace):
+    one = redis_limiter(namespace, tools="100/60")
+    other = redis_limiter(namespace, tools="100/60")
+
+    one.pause("tools", 2.0)
+    one.pause("tools", 0.5)  # a shorter pause does not cut the longer one
+
+    assert 1.8 <= other.acquire("tools") <= 2.0
+    assert other.acquire("files") == 0.0  # only that group
+
+
+def test_redis_down_lets_calls_through_instead_of_stopping_work():
+    dead = redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)
+    limiter = RedisRateLimiter(dead, parse_limits("tools=1/60"), namespace="nowhere")
+
+    assert limiter.acquire("tools") == limiter.acquire("tools") == 0.0
+    limiter.pause("tools", 5)  # logged, not raised
+
+
+def test_the_per_process_fallback_paces_the_same_way():
+    clock = [100.0]
+    limiter = LocalRateLimiter(parse_limits("tools=2/2"), clock=lambda: clock[0])
+
+    assert limiter.acquire("tools") == limiter.acquire("tools") == 0.0
+    assert limiter.acquire("tools") == pytest.approx(1.0)
+    assert limiter.acquire("tools") == pytest.approx(2.0)
+    clock[0] += 1.0
+    assert limiter.acquire("tools") == 0.0
+    limiter.pause("tools", 3)
+    assert limiter.acquire("tools") == pytest.approx(3.0)
+
+
+def test_settings_choose_redis_or_the_per_process_fallback(settings):
+    settings.STUDIO_RATE_LIMITS = "tools=7/60"
+    assert isinstance(client_from_settings()._limiter, RedisRateLimiter)
+    settings.REDIS_URL = ""
+    assert isinstance(client_from_settings()._limiter, LocalRateLimiter)
+    settings.STUDIO_RATE_LIMITS = "off"
+    assert client_from_settings()._limiter is None
+
+
+# --- through the client, against the sandbox -----------------------------------------
+
+
+def sandbox_client(box, namespace: str, limits: str) -> VideoGenClient:
+    limiter = RedisRateLimiter(
+        redis.Redis.from_url(settings.REDIS_URL), parse_limits(limits), namespace=namespace
+    )
+    return VideoGenClient(base_url=box.base_url, api_key=box.api_key, rate_limiter=limiter)
+
+
+def test_an_empty_bucket_refuses_before_sending_anything(sandbox_factory, namespace):
+    box = sandbox_factory()
+    client = sandbox_client(box, namespace, "tools=2/60")
+
+    client.generate_image(prompt="one")
+    client.generate_image(prompt="two")
+    with pytest.raises(RateLimitedError) as refused:
+        client.generate_image(prompt="three")
+
+    assert refused.value.code == "rate_limited_locally"
+    assert refused.value.status is None
+    assert 25 <= refused.value.retry_after <= 30
+    assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 2
+    assert box.stats()["executions"] == {"GENERATE_IMAGE": 2}
+
+
+def test_a_429_from_videogen_pauses_the_other_worker_too(sandbox_factory, namespace):
+    box = sandbox_factory("--rate-limit-profile", "strict")  # tools: 5 per 10 s
+    # Studio's own limits are set above VideoGen's here, so that VideoGen refuses.
+    first = sandbox_client(box, namespace, "tools=100/10")
+    second = sandbox_client(box, namespace, "tools=100/10")
+    for n in range(5):
+        first.generate_image(prompt=f"burst {n}")
+
+    with pytest.raises(RateLimitedError) as from_videogen:
+        first.generate_image(prompt="one too many")
+    with pytest.raises(RateLimitedError) as held_back:
+        second.generate_image(prompt="the other worker")
+
+    assert from_videogen.value.status == 429 and from_videogen.value.retry_after >= 1
+    assert held_back.value.code == "rate_limited_locally"
+    assert 0 < held_back.value.retry_after <= from_videogen.value.retry_after
+    # The second worker sent nothing: VideoGen saw five accepted posts and one refused.
+    assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 6
+    assert box.stats()["responses"]["429"] == 1
+    assert second.list_executions(limit=1).items  # reads are another group: not paused
+
+
+def test_a_held_back_submit_waits_in_the_queue_without_a_request(
+    settings, sandbox_factory, celery_worker
+):
+    box = sandbox_factory()
+    settings.VIDEOGEN_BASE_URL = box.base_url
+    settings.STUDIO_RATE_LIMITS = "tools=1/60"
+    user = make_user()
+    team = user.teams.get()
+    first = generation_create(team=team, user=user, prompt="goes now")
+    wait_for(lambda: Generation.objects.get(pk=first.pk).remote_execution_id)
+    second = generation_create(team=team, user=user, prompt="waits its turn")
+
+    # The worker tried it (submitted_at is stamped on the way) and put it back.
+    wait_for(lambda: Generation.objects.get(pk=second.pk).submitted_at)
+    wait_for(lambda: Generation.objects.get(pk=second.pk).status == Status.QUEUED)
+
+    second.refresh_from_db()
+    assert second.remote_execution_id is None
+    assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 1
+    assert box.stats()["executions"] == {"GENERATE_IMAGE": 1}
