@@ -120,7 +120,8 @@ def gallery_updates(request):
     """What changed since the client's cursor.
 
     204: nothing changed; 286: nothing changed and nothing is in flight (htmx
-    stops polling); otherwise out-of-band swaps of only the changed cards.
+    stops the quick poll and a slower idle one takes over, out of band);
+    otherwise out-of-band swaps of only the changed cards.
     A no-change answer reads only the team row the middleware already loaded
     and one indexed in-flight check.
     """
