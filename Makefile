@@ -32,8 +32,15 @@ test-faults: install
 	$(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
 
 # Gallery pages at 1,000 and 100,000 results (SQLite under var/bench/, or DATABASE_URL).
+# Then the pipeline's: card latency in Chromium, API calls per generation,
+# in-flight executions per worker (vs the SDK), ingest memory, the no-change update.
 bench: install
 	$(BIN)/python bench/gallery_bench.py
+	$(BIN)/python bench/card_latency.py
+	$(BIN)/python bench/api_calls.py
+	$(BIN)/python bench/inflight.py
+	$(BIN)/python bench/ingest_memory.py
+	$(BIN)/python bench/updates_request.py
 
 lint: install
 	$(BIN)/ruff check .

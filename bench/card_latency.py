@@ -12,8 +12,9 @@ every phase. An execution succeeds at its createdAt + pending +
 running (the sandbox's own schedule); the card counts as visible when the
 page shows it succeeded with every thumbnail decoded (a MutationObserver
 stamps Date.now(); browser and sandbox share this machine's clock).
-Polling uses Studio's default backoff (1.5 s, x1.3, up to 30 s); the page
-asks for updates every 2 s in both modes.
+Executions run a random 2-10 s each (pending 1 s). Polling uses Studio's
+default backoff (1.5 s, x1.3, up to 30 s); the page asks for updates every
+2 s in both modes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from datetime import datetime
 
 from _harness import Stack, make_member, median, percentile, wait_until
 
-PENDING, RUNNING = 1.0, 2.0
+PENDING = 1.0
+# Each execution runs a random 2-10 s: a fixed length would meet the poll's
+# backoff schedule at the same phase every time.
+RUNNING = (2.0, 10.0)
 PASSWORD = "bench bench bench"
 OBSERVER = """
 () => {
@@ -50,9 +54,9 @@ OBSERVER = """
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--generations", type=int, default=24, help="per mode")
+    parser.add_argument("--generations", type=int, default=20, help="per mode")
     args = parser.parse_args()
-    flags = ["--pending-seconds", str(PENDING), "--running-seconds", str(RUNNING)]
+    flags = ["--pending-seconds", str(PENDING)]
     with Stack("card-latency", sandbox_flags=flags) as stack:
         stack.start_services()
         stack.start_worker(concurrency=4)
@@ -87,7 +91,8 @@ def main() -> None:
             browser.close()
 
     print(f"\nCard latency, execution succeeded -> images visible in Chromium "
-          f"({args.generations} generations each, executions {PENDING:g}+{RUNNING:g} s):")
+          f"({args.generations} generations each, pending {PENDING:g} s, "
+          f"running {RUNNING[0]:g}-{RUNNING[1]:g} s):")
     for mode, values in figures.items():
         print(f"  {mode:9s} p50 {median(values):6.2f} s   p95 {percentile(values, 0.95):6.2f} s"
               f"   min {min(values):5.2f}   max {max(values):5.2f}")
@@ -104,12 +109,16 @@ def run(stack, page, user, count: int, mode: str) -> list[float]:
     team = user.teams.get()
     generations = []
     chance = random.Random(7)
+    running = {}
     for n in range(count):
         # A random start: otherwise each run locks to the page's 2 s update cycle.
         time.sleep(chance.uniform(0, 2.0))
+        seconds = round(chance.uniform(*RUNNING), 2)
+        stack.sandbox_admin("POST", "faults", {"running_seconds": seconds})
         generation = generation_create(team=team, user=user, prompt=f"{mode} lighthouse {n}",
                                        aspect_ratio="1:1")
         generations.append(generation)
+        running[generation.pk] = seconds
         wait_until(lambda g=generation: page.evaluate(f"window.__seen['{g.pk}']"), 90,
                    f"card {generation.pk} shown", interval=0.05)
     seen = page.evaluate("window.__seen")
@@ -118,7 +127,7 @@ def run(stack, page, user, count: int, mode: str) -> list[float]:
     for generation in Generation.objects.filter(pk__in=[g.pk for g in generations]):
         execution = api.get_execution(generation.remote_execution_id)
         created = datetime.fromisoformat(execution.raw["createdAt"].replace("Z", "+00:00"))
-        succeeded_at = created.timestamp() + PENDING + RUNNING
+        succeeded_at = created.timestamp() + PENDING + running[generation.pk]
         latencies.append(seen[str(generation.pk)] / 1000 - succeeded_at)
     print(f"{mode}: " + " ".join(f"{v:.2f}" for v in sorted(latencies)))
     time.sleep(0.5)

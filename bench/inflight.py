@@ -34,6 +34,9 @@ def main() -> None:
     parser.add_argument("--steps", default="100,500,2000")
     parser.add_argument("--window", type=float, default=45.0, help="seconds observed per step")
     parser.add_argument("--skip-sdk", action="store_true")
+    parser.add_argument("--skip-studio", action="store_true")
+    parser.add_argument("--settle", type=float, default=150.0,
+                        help="then wait this long for Studio's polls to reach their cap")
     args = parser.parse_args()
     steps = [int(n) for n in args.steps.split(",")]
     flags = ["--pending-seconds", "5", "--running-seconds", str(RUNNING)]
@@ -44,28 +47,34 @@ def main() -> None:
         stack.env["STUDIO_LOG_LEVEL"] = "INFO"  # "ready." is logged at INFO
         worker = stack.start_worker(concurrency=4, pool="threads")
         stack.start_beat()
-        rows["studio"] = follow_with_studio(stack, worker, steps, args.window)
+        if not args.skip_studio:
+            rows["studio"] = follow_with_studio(stack, worker, steps, args.window, args.settle)
         if not args.skip_sdk:
             rows["sdk"] = follow_with_sdk(stack, steps, args.window)
 
     print(f"\nIn-flight executions followed by one process ({args.window:g} s observed each):")
-    print("  who      N     RSS MB  threads  GET/s   lag p50/max s")
+    print("  who     N             RSS MB  threads  GET/s   lag p50/max s")
     for who, results in rows.items():
         for n, r in results.items():
             lag = f"{r['lag_p50']:5.1f} / {r['lag_max']:5.1f}" if "lag_max" in r else "   -"
-            print(f"  {who:6s} {n:5d}  {r['rss']:7.0f}  {r['threads']:7d}  {r['gets']:6.1f}   "
+            print(f"  {who:6s} {n!s:12s}  {r['rss']:7.0f}  {r['threads']:7d}  {r['gets']:6.1f}   "
                   f"{lag}")
-    if "sdk" in rows:
+    for who, results in rows.items():
+        numbers = [n for n in steps if n in results]
+        if len(numbers) > 1:
+            first, last = results[numbers[0]], results[numbers[-1]]
+            per = (last["rss"] - first["rss"]) * 1024 / (numbers[-1] - numbers[0])
+            print(f"  {who}: {per:.0f} kB more RSS per further execution followed")
+    if "sdk" in rows and "studio" in rows:
         for n in steps:
             s, v = rows["studio"].get(n), rows["sdk"].get(n)
             if s and v:
-                print(f"  N={n}: SDK/Studio RSS {v['rss'] / s['rss']:.1f}x, "
-                      f"threads {v['threads'] / s['threads']:.0f}x")
+                print(f"  N={n}: SDK/Studio RSS {v['rss'] / s['rss']:.2f}x, "
+                      f"threads {v['threads'] / s['threads']:.0f}x, "
+                      f"API reads {v['gets'] / s['gets']:.1f}x")
 
 
-def follow_with_studio(stack, worker, steps, window) -> dict:
-    from django.utils import timezone
-
+def follow_with_studio(stack, worker, steps, window, settle) -> dict:
     from studio.generations.models import Generation, Status
     from studio.generations.services import generation_create
     from tests.fixtures.factories import make_user
@@ -78,32 +87,46 @@ def follow_with_studio(stack, worker, steps, window) -> dict:
         for k in range(made, n):
             generation_create(team=team, user=user, prompt=f"long {k}", aspect_ratio="1:1")
         made = n
-        wait_until(lambda: Generation.objects.filter(team=team,
+        wait_until(lambda n=n: Generation.objects.filter(team=team,
                    status__in=(Status.PENDING, Status.RUNNING)).count() >= n,
                    600, f"{n} submitted", interval=1)
-        samples, lags = [], []
-        before = stack.stats()["requests"].get(GET, 0)
-        started = time.monotonic()
-        while time.monotonic() - started < window:
-            samples.append(proc_status(worker.pid))
-            now = timezone.now()
-            overdue = Generation.objects.filter(
-                team=team, status__in=(Status.PENDING, Status.RUNNING),
-                next_check_at__lt=now - timedelta(seconds=1),
-            ).order_by("next_check_at").values_list("next_check_at", flat=True).first()
-            lags.append((now - overdue).total_seconds() if overdue else 0.0)
-            time.sleep(1)
-        gets = (stack.stats()["requests"].get(GET, 0) - before) / (time.monotonic() - started)
-        in_flight = Generation.objects.filter(team=team).in_flight().count()
-        results[n] = {
-            "rss": max(s["VmRSS"] for s in samples) / 1024,
-            "threads": max(s["Threads"] for s in samples),
-            "gets": gets,
-            "lag_p50": median(lags),
-            "lag_max": max(lags),
-        }
-        print(f"studio N={n} (in flight {in_flight}): {results[n]}", flush=True)
+        results[n] = observe(stack, worker, team, window)
+        print(f"studio N={n}: {results[n]}", flush=True)
+    # The same N once every poll has backed off to its cap: the steady cost.
+    time.sleep(settle)
+    results[f"{steps[-1]} steady"] = observe(stack, worker, team, window)
+    print(f"studio N={steps[-1]} steady: {results[f'{steps[-1]} steady']}", flush=True)
     return results
+
+
+def observe(stack, worker, team, window) -> dict:
+    """The worker's RSS and threads, the poll rate, and how late the latest poll is."""
+    from django.utils import timezone
+
+    from studio.generations.models import Generation, Status
+
+    samples, lags = [], []
+    before = stack.stats()["requests"].get(GET, 0)
+    started = time.monotonic()
+    while time.monotonic() - started < window:
+        samples.append(proc_status(worker.pid))
+        now = timezone.now()
+        overdue = Generation.objects.filter(
+            team=team, status__in=(Status.PENDING, Status.RUNNING),
+            next_check_at__lt=now - timedelta(seconds=1),
+        ).order_by("next_check_at").values_list("next_check_at", flat=True).first()
+        lags.append((now - overdue).total_seconds() if overdue else 0.0)
+        time.sleep(1)
+    gets = (stack.stats()["requests"].get(GET, 0) - before) / (time.monotonic() - started)
+    return {
+        "in_flight": Generation.objects.filter(team=team).in_flight().count(),
+        "rss": max(s["VmRSS"] for s in samples) / 1024,
+        "rss_first_last": (samples[0]["VmRSS"] // 1024, samples[-1]["VmRSS"] // 1024),
+        "threads": max(s["Threads"] for s in samples),
+        "gets": gets,
+        "lag_p50": median(lags),
+        "lag_max": max(lags),
+    }
 
 
 def follow_with_sdk(stack, steps, window) -> dict:
@@ -120,7 +143,7 @@ def follow_with_sdk(stack, steps, window) -> dict:
         try:
             assert waiter.stdout.readline().startswith("started")
             # Every thread has posted its execution and is in its wait loop.
-            wait_until(lambda: sum(stack.stats()["executions"].values()) >= n, 600,
+            wait_until(lambda n=n: sum(stack.stats()["executions"].values()) >= n, 600,
                        f"SDK {n} posted", interval=1)
             samples = []
             before = stack.stats()["requests"].get(GET, 0)

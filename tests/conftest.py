@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 
 from studio.celery import app as celery_app
 
-pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.factories"]
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.factories", "tests.fixtures.browser"]
 
 
 @pytest.fixture

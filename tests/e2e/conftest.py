@@ -1,44 +1,13 @@
-"""Playwright against Debian's Chromium: one browser per test process, a fresh context per test.
-
-Playwright's sync API keeps an event loop in the main thread, where Django would then
-refuse database access (SynchronousOnlyOperation); the tests and the live server only
-use Django synchronously, so that check is switched off for these tests.
-"""
+"""A fresh browser context per test, on the shared browser (tests/fixtures/browser.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# Screenshots are kept here (git-ignored), relative to the repository root.
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "test-results" / "e2e"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Browser:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"The e2e tests need Chromium at {CHROMIUM} (apt-get install chromium).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+from tests.fixtures.browser import RESULTS_DIR
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from .conftest import executions_on, outcome, report
 
 pytestmark = pytest.mark.faults
 
-RUNS_PER_STEP = 5
+RUNS_PER_STEP = 6
 CALM = {"latency_ms": 0, "download_bytes_per_second": 0}
 
 

@@ -17,7 +17,13 @@ from tests.fixtures.factories import make_user
 HTMX = {"HX-Request": "true"}
 # Signed by VideoGen with Standard Webhooks instead (tests/webhooks).
 CSRF_EXEMPT = {"webhook_receive"}
-SAMPLE_ARGS = {"int": "1", "slug": "abc", "str": "upscale_image", "path": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
+SAMPLE_ARGS = {
+    "int": "1",
+    "slug": "abc",
+    "str": "upscale_image",
+    "path": "x",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+}
 
 
 def studio_urls() -> list[tuple[str, str]]:
