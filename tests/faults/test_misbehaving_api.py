@@ -32,7 +32,7 @@ from .conftest import outcome, report
 
 pytestmark = pytest.mark.faults
 
-GENERATIONS = int(__import__("os").environ.get("SOAK_N", "500"))
+GENERATIONS = 500
 FAULTS = {
     "server_error_share": {"executions": 0.1, "files": 0.1, "storage": 0.05},
     "server_error_statuses": [500, 502, 503, 504],
