@@ -64,6 +64,14 @@ class GenerationQuerySet(models.QuerySet):
             Q(status__in=ACTIVE_STATUSES) | Q(status=Status.SUCCEEDED, ingested_at__isnull=True)
         )
 
+    def has_in_flight(self) -> bool:
+        """in_flight().exists() as two index probes on (team, status, ingested_at):
+        an OR in one query makes the database walk the team's finished rows."""
+        return (
+            self.filter(status__in=ACTIVE_STATUSES).exists()
+            or self.filter(status=Status.SUCCEEDED, ingested_at__isnull=True).exists()
+        )
+
 
 class Reference(models.Model):
     """A reference image, stored once per team and content."""
@@ -145,7 +153,7 @@ class Generation(models.Model):
         indexes = [
             models.Index(fields=["team", "-created_at"], name="gen_team_newest"),
             models.Index(fields=["team", "seq"], name="gen_team_seq"),
-            models.Index(fields=["team", "status"], name="gen_team_status"),
+            models.Index(fields=["team", "status", "ingested_at"], name="gen_team_status_ingested"),
             models.Index(fields=["status", "next_check_at"], name="gen_status_due"),
         ]
         constraints = [

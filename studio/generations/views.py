@@ -139,7 +139,7 @@ def gallery_updates(request):
     if team.change_seq <= cursor:
         if idle:
             return HttpResponse(status=204)
-        if Generation.objects.for_team(team).in_flight().exists():
+        if Generation.objects.for_team(team).has_in_flight():
             return HttpResponse(status=204)
         # Review app: while images await approval, a decision can still change
         # what members see, so their galleries keep asking (two indexed reads).
