@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from studio.gallery.models import Collection, ShareLink
 from studio.generations.models import Result
 from studio.teams.models import Membership, Role
+from tests.conftest import wait_for
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -132,7 +133,8 @@ def test_two_people_share_a_gallery_and_a_link(contexts, live_server, celery_wor
     alice.screenshot(path=results_dir / "teams-viewer.png")
     alice.keyboard.press("Escape")
     collection = Collection.objects.get(team=team, name="Launch picks")
-    assert collection.results.count() == 2
+    # The box ticks at once; the request that adds the image may still be on its way.
+    wait_for(lambda: collection.results.count() == 2, timeout=10, message="not added")
 
     # A share link to the collection.
     alice.goto(reverse("collection_list"))
