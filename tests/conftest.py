@@ -58,12 +58,15 @@ def pytest_sessionfinish(session):
         shutil.rmtree(settings.VAR_DIR, ignore_errors=True)
 
 
-def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, message: str = ""):
-    """Poll `predicate` until it returns something truthy; fail with `message` on timeout."""
+def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.05, message=""):
+    """Poll `predicate` until it returns something truthy; fail with `message` (a
+    string, or a function giving one) on timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
+    if callable(message):  # built only on failure, from the state at that moment
+        message = message()
     pytest.fail(message or f"condition not met within {timeout}s")

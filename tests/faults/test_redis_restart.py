@@ -38,9 +38,19 @@ def _finished(pks) -> bool:
     )
 
 
-def test_all_generations_finish_across_a_redis_restart(
-    make_stack, sandbox_factory, private_redis
-):
+def _unfinished(pks) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for g in Generation.objects.filter(pk__in=pks):
+        if not (g.status == Status.SUCCEEDED and g.ingested_at) and g.status not in (
+            Status.FAILED,
+            Status.CANCELLED,
+            Status.UNKNOWN,
+        ):
+            counts[g.status] = counts.get(g.status, 0) + 1
+    return counts
+
+
+def test_all_generations_finish_across_a_redis_restart(make_stack, sandbox_factory, private_redis):
     box = sandbox_factory("--pending-seconds", "1", "--running-seconds", "3")
     stack = make_stack(box, redis_url=private_redis.url)
     stack.start_beat()
@@ -60,8 +70,10 @@ def test_all_generations_finish_across_a_redis_restart(
 
     # Mid-way: some landed, some in flight, some not yet submitted.
     wait_for(
-        lambda: Generation.objects.filter(pk__in=pks).exclude(remote_execution_id=None).count()
-        >= GENERATIONS // 3,
+        lambda: (
+            Generation.objects.filter(pk__in=pks).exclude(remote_execution_id=None).count()
+            >= GENERATIONS // 3
+        ),
         timeout=60,
         message=stack.logs(),
     )
@@ -73,13 +85,21 @@ def test_all_generations_finish_across_a_redis_restart(
     time.sleep(2)
     private_redis.start()
 
-    wait_for(lambda: _finished(pks), timeout=180, interval=0.5, message=stack.logs())
+    wait_for(
+        lambda: _finished(pks),
+        timeout=180,
+        interval=0.5,
+        message=lambda: f"still unfinished by status: {_unfinished(pks)}\n{stack.logs()}",
+    )
 
     counts = outcome(generations, box)
     report(
         "redis restart",
-        {**counts, "at_restart": {k: v for k, v in at_restart.items() if v},
-         "seconds": round(time.monotonic() - started)},
+        {
+            **counts,
+            "at_restart": {k: v for k, v in at_restart.items() if v},
+            "seconds": round(time.monotonic() - started),
+        },
     )
     assert counts["succeeded"] == GENERATIONS, counts
     assert counts["executions"] == counts["claimed_executions"] == GENERATIONS
