@@ -32,10 +32,10 @@ class SandboxConfig:
     port: int = 8100
     api_key: str = "sandbox"
     # How long a new execution stays `pending`, then `running`, before it succeeds.
-    pending_seconds: float = 0.5
-    running_seconds: float = 2.0
+    pending_seconds: float = Faults.pending_seconds
+    running_seconds: float = Faults.running_seconds
     # Without the Production add-on, `watermarkMode: NONE` is refused with a 403.
-    production_addon: bool = False
+    production_addon: bool = Faults.production_addon
     # Lifetime of signed upload and download URLs.
     url_ttl_seconds: float = 300.0
     # Base URL of signed URLs in webhook payloads; empty: http://<host>:<port> as bound.
@@ -57,23 +57,23 @@ class SandboxConfig:
     webhook_retry_base_seconds: float = 0.5
     webhook_max_attempts: int = 5
 
-    # Faults, as starting values (see faults.py for each).
-    execution_failure_share: float = 0.0
-    execution_failure_code: str = "generation_failed"
-    execution_failure_message: str = "The model could not render this prompt."
+    # Faults, as starting values; the scalar defaults are Faults' own (faults.py).
+    execution_failure_share: float = Faults.execution_failure_share
+    execution_failure_code: str = Faults.execution_failure_code
+    execution_failure_message: str = Faults.execution_failure_message
     latency_ms: str = ""  # "200" for every group, or "tools=200,storage=50"
     latency_jitter_ms: str = ""
     server_error_share: str = ""
     server_error_statuses: str = "500,502,503"
-    server_error_after_handling_share: float = 0.0
+    server_error_after_handling_share: float = Faults.server_error_after_handling_share
     rate_limited_share: str = ""
-    rate_limited_retry_after: int = 1
-    download_bytes_per_second: int = 0
-    truncated_download_share: float = 0.0
-    truncated_download_fraction: float = 0.5
-    webhook_drop_share: float = 0.0
-    webhook_delay_seconds: float = 0.0
-    webhook_duplicate_share: float = 0.0
+    rate_limited_retry_after: int = Faults.rate_limited_retry_after
+    download_bytes_per_second: int = Faults.download_bytes_per_second
+    truncated_download_share: float = Faults.truncated_download_share
+    truncated_download_fraction: float = Faults.truncated_download_fraction
+    webhook_drop_share: float = Faults.webhook_drop_share
+    webhook_delay_seconds: float = Faults.webhook_delay_seconds
+    webhook_duplicate_share: float = Faults.webhook_duplicate_share
 
     def __post_init__(self) -> None:
         if not self.api_key:
