@@ -4,8 +4,8 @@ Celery broker, the local VideoGen sandbox)."""
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -50,25 +50,20 @@ def envfloat(name: str, default: float) -> float:
 
 
 def database_from_url(url: str) -> dict:
-    """The few DATABASE_URL shapes Studio supports: postgres:// and sqlite:///path."""
-    parts = urlsplit(url)
-    if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": envint("DATABASE_CONN_MAX_AGE", 60),
-            "CONN_HEALTH_CHECKS": True,
-        }
-    if parts.scheme == "sqlite":
-        return sqlite_database(Path(unquote(parts.path)))
-    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+    """DATABASE_URL through dj-database-url, query options (``?sslmode=require``) included.
+    SQLite keeps the options the shared file needs; a URL's own options win."""
+    try:
+        config = dj_database_url.parse(
+            url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    except ValueError as exc:  # an unknown scheme
+        raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        return sqlite_database(config["NAME"], options=config.get("OPTIONS", {}))
+    return config
 
 
-def sqlite_database(path: Path) -> dict:
+def sqlite_database(path: str | Path, options: dict | None = None) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
@@ -78,6 +73,7 @@ def sqlite_database(path: Path) -> dict:
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            **(options or {}),
         },
         "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
     }
