@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -101,6 +102,7 @@ INSTALLED_APPS = [
     "django.forms",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "template_partials",
     "studio.ops",
     "studio.accounts",
@@ -123,7 +125,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.teams.middleware.CurrentTeamMiddleware",
-    "studio.ops.csp.ContentSecurityPolicyMiddleware",
+    "studio.ops.csp.CSPMiddleware",
 ]
 
 FORM_RENDERER = "studio.forms.StudioFormRenderer"
@@ -140,7 +142,6 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "studio.ops.csp.csp_nonce",
             ],
         },
     }
@@ -204,11 +205,28 @@ EMAIL_HOST_PASSWORD = envstr("DJANGO_EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = envstr("DJANGO_DEFAULT_FROM_EMAIL", "Studio <studio@localhost>")
 
-# Security headers. The CSP (studio.ops.csp) is sent on every response.
+# Security headers.
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The Content Security Policy (django-csp) on every response that has none of its own
+# (media responses send a stricter one). Scripts and styles from our origin, the inline
+# ones only with the response's nonce: htmx learns it from the htmx-config meta tag.
 STUDIO_CSP_IMG_ORIGINS = [o for o in envstr("STUDIO_CSP_IMG_ORIGINS").split(",") if o]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # blob: for the previews of chosen reference images.
+        "img-src": [SELF, "data:", "blob:", *STUDIO_CSP_IMG_ORIGINS],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 STUDIO_HEALTH_TIMEOUT = envfloat("STUDIO_HEALTH_TIMEOUT", 2.0)
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", True)
