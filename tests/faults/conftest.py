@@ -178,12 +178,6 @@ def stack_env(
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def make_stack(transactional_db, media_root, tmp_path) -> Iterator:
     """make_stack(sandbox, redis_url=None, **env) -> Stack; stopped at the end of the test."""
     stacks: list[Stack] = []
