@@ -4,17 +4,7 @@ Each code maps to one sentence; where the API's own message adds the detail
 a person needs (which setting, which file), it follows the sentence.
 """
 
-from studio.videogen.errors import (
-    ApiConnectionError,
-    AuthenticationError,
-    DownloadError,
-    ForbiddenError,
-    InvalidParametersError,
-    NotFoundError,
-    RateLimitedError,
-    ServerError,
-    VideoGenError,
-)
+from studio.videogen import errors
 
 # code -> (sentence, whether the API's message is worth appending)
 BY_CODE: dict[str, tuple[str, bool]] = {
@@ -40,19 +30,19 @@ BY_CODE: dict[str, tuple[str, bool]] = {
     "too_large": ("A result file from VideoGen was larger than Studio accepts.", False),
 }
 
-BY_CLASS: list[tuple[type[VideoGenError], str]] = [
-    (AuthenticationError, BY_CODE["invalid_api_key"][0]),
-    (ForbiddenError, "VideoGen refused this request."),
-    (InvalidParametersError, BY_CODE["invalid_parameters"][0]),
-    (NotFoundError, "VideoGen no longer knows this job or file."),
-    (RateLimitedError, BY_CODE["rate_limited"][0]),
-    (ServerError, "VideoGen had a server error and Studio gave up retrying."),
-    (ApiConnectionError, "Studio could not reach VideoGen."),
-    (DownloadError, BY_CODE["truncated"][0]),
+BY_CLASS: list[tuple[type[errors.VideoGenError], str]] = [
+    (errors.AuthenticationError, BY_CODE["invalid_api_key"][0]),
+    (errors.ForbiddenError, "VideoGen refused this request."),
+    (errors.InvalidParametersError, BY_CODE["invalid_parameters"][0]),
+    (errors.NotFoundError, "VideoGen no longer knows this job or file."),
+    (errors.RateLimitedError, BY_CODE["rate_limited"][0]),
+    (errors.ServerError, "VideoGen had a server error and Studio gave up retrying."),
+    (errors.ApiConnectionError, "Studio could not reach VideoGen."),
+    (errors.DownloadError, BY_CODE["truncated"][0]),
 ]
 
 
-def user_message(error: VideoGenError) -> str:
+def user_message(error: errors.VideoGenError) -> str:
     """The sentence for an error the client raised."""
     if error.code in BY_CODE:
         return _sentence(error.code, error.message)
