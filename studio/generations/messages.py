@@ -5,6 +5,7 @@ a person needs (which setting, which file), it follows the sentence.
 """
 
 from studio.videogen import errors
+from studio.videogen.errors import VideoGenError
 
 # code -> (sentence, whether the API's message is worth appending)
 BY_CODE: dict[str, tuple[str, bool]] = {
@@ -30,7 +31,7 @@ BY_CODE: dict[str, tuple[str, bool]] = {
     "too_large": ("A result file from VideoGen was larger than Studio accepts.", False),
 }
 
-BY_CLASS: list[tuple[type[errors.VideoGenError], str]] = [
+BY_CLASS: list[tuple[type[VideoGenError], str]] = [
     (errors.AuthenticationError, BY_CODE["invalid_api_key"][0]),
     (errors.ForbiddenError, "VideoGen refused this request."),
     (errors.InvalidParametersError, BY_CODE["invalid_parameters"][0]),
@@ -42,7 +43,7 @@ BY_CLASS: list[tuple[type[errors.VideoGenError], str]] = [
 ]
 
 
-def user_message(error: errors.VideoGenError) -> str:
+def user_message(error: VideoGenError) -> str:
     """The sentence for an error the client raised."""
     if error.code in BY_CODE:
         return _sentence(error.code, error.message)
