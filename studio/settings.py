@@ -125,7 +125,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.teams.middleware.CurrentTeamMiddleware",
-    "studio.ops.csp.CSPMiddleware",
+    "studio.ops.csp.ContentSecurityPolicyMiddleware",
 ]
 
 FORM_RENDERER = "studio.forms.StudioFormRenderer"
@@ -142,6 +142,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "studio.ops.csp.csp_nonce",
             ],
         },
     }
