@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from studio.audit.models import AuditEntry
 from studio.generations.models import Result
-from studio.review.models import AuditEntry, TeamPolicy
-from studio.teams.models import Team
+from studio.teams.models import Team, TeamPolicy
 from tests.fixtures.factories import make_member
 
 pytestmark = pytest.mark.e2e

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from studio.generations.builders import build_result, store_image
 from studio.generations.models import Generation, Result, Status
-from studio.review.models import TeamPolicy
-from studio.teams.models import Membership, Team
+from studio.teams.models import Membership, Team, TeamPolicy
 from tests.fixtures.factories import make_member, png_bytes
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from studio.review.models import AuditEntry
+from studio.audit.models import AuditEntry
 from studio.teams.models import Membership, Role
 from tests.fixtures.factories import make_member
 from tests.gallery.factories import make_result, sign_in
