@@ -21,6 +21,13 @@ Bindings of direct and fanout exchanges are kept in the file too, so that any
 process can route a message (and `celery inspect` reaches the workers); topic
 exchanges (Celery's events) stay in memory, so that events no process listens
 to do not pile up.
+
+For the cache and the budget counters that DESIGN.md also puts in the broker's
+store, the same file offers atomic single statements across processes
+(`INSERT ... ON CONFLICT DO UPDATE SET n = n + ? RETURNING n` for a counter,
+a conditional UPDATE for a reservation), WAL readers beside one writer, and
+expiry as a timestamp column. It has no pub/sub: live-update fan-out would
+poll (cheaply, through `PRAGMA data_version`).
 """
 
 from __future__ import annotations
