@@ -261,6 +261,8 @@ class Transport(virtual.Transport):
         self.visibility_timeout = float(options.get("visibility_timeout", 30))
         self._local = threading.local()
         self._timers = []
+        self._loop = None
+        self._backlog = True  # messages may be ready: drain on the loop's next turn
 
     def driver_version(self):
         return sqlite3.sqlite_version
@@ -290,9 +292,22 @@ class Transport(virtual.Transport):
 
     def register_with_event_loop(self, connection, loop):
         self._timers = [
-            loop.call_repeatedly(self.polling_interval, self._drain_ready),
+            loop.call_repeatedly(self.polling_interval, self._poll),
             loop.call_repeatedly(self.visibility_timeout / 3, self._renew_leases),
         ]
+        # While a backlog lasts, take the next message as soon as a task is
+        # acked (every turn of the loop), not only at the next poll: prefetch
+        # would otherwise cap a worker at prefetch/polling_interval messages a second.
+        loop.on_tick.add(self._on_tick)
+        self._loop = loop
+
+    def _poll(self):
+        self._backlog = True
+        self._drain_ready()
+
+    def _on_tick(self):
+        if self._backlog and any(c.qos.can_consume() for c in self.channels if c._consumers):
+            self._drain_ready()
 
     def _drain_ready(self):
         # Deliver what is ready, as far as the prefetch limit allows, then yield.
@@ -300,6 +315,10 @@ class Transport(virtual.Transport):
             try:
                 self.cycle.get(self._deliver)
             except Empty:
+                # Nothing ready, or prefetch is full: either way the next turn waits
+                # for the poll, unless this was prefetch and an ack frees room.
+                self._backlog = any(c.qos.can_consume() is False for c in self.channels
+                                    if c._consumers)
                 return
 
     def _renew_leases(self):
@@ -318,6 +337,9 @@ class Transport(virtual.Transport):
         for timer in self._timers:
             timer.cancel()
         self._timers = []
+        if self._loop is not None:
+            self._loop.on_tick.discard(self._on_tick)
+            self._loop = None
         super().close_connection(connection)
 
 
