@@ -80,8 +80,8 @@ def sqlite_database(path: str | Path, options: dict | None = None) -> dict:
     }
 
 
+# Created at startup (studio.ops.apps), not when settings are imported.
 VAR_DIR = Path(envstr("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DJANGO_DEBUG", True)
 SECRET_KEY = envstr("DJANGO_SECRET_KEY")
@@ -175,7 +175,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request otherwise
 # S3-compatible media when a bucket is configured (pip install -e '.[s3]').
 STUDIO_S3_BUCKET = envstr("STUDIO_S3_BUCKET")
 STORAGES = {
@@ -282,25 +281,23 @@ STUDIO_WEBHOOK_FALLBACK_POLL_DELAY = envfloat("STUDIO_WEBHOOK_FALLBACK_POLL_DELA
 STUDIO_RECONCILE_INTERVAL = envfloat("STUDIO_RECONCILE_INTERVAL", 30.0)
 STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
 
-# Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport
-# under var/, which needs no server.
+# Celery: Redis when REDIS_URL is set, otherwise the embedded broker
+# (studio/broker.py): one SQLite file under var/, no server, and as crash-safe
+# as Redis (unacked messages are leased, not removed, and come back when the
+# worker holding them dies).
 REDIS_URL = envstr("REDIS_URL")
 # Prefix of Studio's own Redis keys (the rate limiter's), so deployments can share a Redis.
 REDIS_KEY_PREFIX = envstr("STUDIO_REDIS_KEY_PREFIX")
-CELERY_QUEUE_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    for folder in ("out", "processed"):
-        (CELERY_QUEUE_DIR / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://localhost//"
+    CELERY_BROKER_URL = "studio-sqlite://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "path": str(VAR_DIR / "broker.sqlite3"),
         "polling_interval": 0.2,
-        "data_folder_in": str(CELERY_QUEUE_DIR / "out"),
-        "data_folder_out": str(CELERY_QUEUE_DIR / "out"),
-        "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
-        "store_processed": False,
+        # A live worker renews its leases; a dead one's come back this much later.
+        "visibility_timeout": envfloat("STUDIO_BROKER_VISIBILITY_TIMEOUT", 30.0),
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
