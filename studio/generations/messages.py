@@ -4,6 +4,7 @@ Each code maps to one sentence; where the API's own message adds the detail
 a person needs (which setting, which file), it follows the sentence.
 """
 
+from studio.videogen.assumptions import WATERMARK_REFUSED_STATUS
 from studio.videogen.errors import (
     ApiConnectionError,
     AuthenticationError,
@@ -60,6 +61,14 @@ def user_message(error: VideoGenError) -> str:
         if isinstance(error, cls):
             return _with_detail(sentence, error.message)
     return _with_detail("VideoGen could not do this.", error.message)
+
+
+def submit_refusal_message(error: VideoGenError, *, watermark_mode: str) -> str:
+    """The sentence for a refused tool call. A refused "no watermark" is told apart by
+    its status, as VideoGen publishes no code for it (WATERMARK_REFUSED_STATUS)."""
+    if watermark_mode == "NONE" and error.status == WATERMARK_REFUSED_STATUS:
+        return _sentence("production_addon_required", error.message)
+    return user_message(error)
 
 
 def execution_failure_message(code: str | None, message: str | None) -> str:
