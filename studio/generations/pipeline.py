@@ -25,7 +25,7 @@ from studio.videogen.errors import (
     ApiConnectionError,
     RateLimitedError,
     VideoGenError,
-    is_file_gone,
+    may_be_file_gone,
 )
 from studio.videogen.types import EXPIRY_MARGIN_SECONDS
 from studio.webhooks.selectors import webhooks_enabled
@@ -109,7 +109,7 @@ def submit(generation_id: int) -> float | None:
         if exc.transient:  # 5xx: the execution may or may not exist
             log.warning("generation %s: submit outcome unknown: %s", generation.pk, exc)
             return None
-        if is_file_gone(exc) and _forget_stale_references(generation):
+        if may_be_file_gone(exc) and _forget_stale_references(generation):
             # A 4xx is a refusal, so posting again after a fresh upload is not a
             # second paid call: back to the queue, and the next submit re-uploads.
             log.info("generation %s: a reference was gone; uploading it again", generation.pk)

@@ -22,11 +22,11 @@ WATERMARK_REFUSED_STATUS = 403
 UPSCALE_SOURCE_FIELD = "imageStorageFileId"
 REMOVE_BACKGROUND_SOURCE_FIELD = "imageStorageFileId"
 
-# The status of a tool call that names a file VideoGen no longer has (a
+# The statuses of a tool call that names a file VideoGen no longer has (a
 # temporary reference archived after its 24 hours). The errors page says 404
-# means "the resource doesn't exist"; which status a tool POST answers for an
-# input file is not published.
-FILE_GONE_STATUS = 404
+# means "the resource doesn't exist" and 400 "invalid parameters"; which one a
+# tool POST answers for an input file is not published.
+FILE_GONE_STATUSES = (400, 404)
 
 # Checked by videogen_check, in this order: (name, what is assumed).
 ASSUMPTIONS = (
@@ -37,5 +37,5 @@ ASSUMPTIONS = (
         "REMOVE_BACKGROUND_SOURCE_FIELD",
         "remove-image-background takes imageStorageFileId and numResults",
     ),
-    ("FILE_GONE_STATUS", "a tool call naming a file that is gone is refused with 404"),
+    ("FILE_GONE_STATUSES", "a tool call naming a file that is gone is refused with 400 or 404"),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .assumptions import FILE_GONE_STATUS
+from .assumptions import FILE_GONE_STATUSES
 
 
 class VideoGenError(Exception):
@@ -148,8 +148,9 @@ def error_class_for_status(status: int) -> type[VideoGenError]:
     return VideoGenError
 
 
-def is_file_gone(error: VideoGenError) -> bool:
-    """Whether VideoGen refused a call because a file it names is gone (a temporary
-    file archived after its 24 hours, or deleted). The status is a guess
-    (FILE_GONE_STATUS); the call was refused, so nothing was started."""
-    return error.status == FILE_GONE_STATUS
+def may_be_file_gone(error: VideoGenError) -> bool:
+    """Whether VideoGen's refusal may mean that a file the call names is gone (a
+    temporary file archived after its 24 hours). No code for it is published, so
+    the status is all there is (FILE_GONE_STATUSES); the call was refused, so
+    nothing was started."""
+    return error.status in FILE_GONE_STATUSES
