@@ -45,6 +45,8 @@ CHECK_SLACK = timedelta(seconds=0.5)
 # search). VideoGen keeps those at least 24 hours; one older than this is uploaded
 # again rather than risk a refused submit.
 REFERENCE_LIFETIME = timedelta(hours=23)
+# How often a long ingest says it is still at work (well inside STUDIO_RECONCILE_GRACE).
+INGEST_HEARTBEAT_SECONDS = 10.0
 
 
 def next_check_delay(check_count: int) -> float:
@@ -319,12 +321,18 @@ def ingest(generation_id: int, sources: list[dict] | None = None) -> None:
     client = client_from_settings()
     if not sources:
         sources = result_sources(client.get_execution(generation.remote_execution_id))
+    beat = time.monotonic()
     for position, source in enumerate(sources):
         result = _result_row(generation, position, source["fileId"])
         if not result.is_stored:
             _store_original(client, result, source)
         if not result.thumbnail:
             _store_thumbnail(result)
+        if time.monotonic() - beat > INGEST_HEARTBEAT_SECONDS:
+            # A long ingest (100 results) is alive: the reconciler must not start
+            # a second one. Bookkeeping only, not a change the gallery shows.
+            Generation.objects.filter(pk=generation.pk).update(updated_at=timezone.now())
+            beat = time.monotonic()
     generation.touch(ingested_at=timezone.now())
     log.info("generation %s: stored %d results", generation.pk, len(sources))
 
