@@ -171,7 +171,8 @@ def scope_for(base_url: str, api_key: str) -> str:
 
 class RateLimiter(Protocol):
     def acquire(self, group: str) -> float:
-        """Take a token (answer 0) or answer the seconds to wait before asking again."""
+        """Take a token (answer 0) or answer the seconds to wait before asking again.
+        A paused group waits out its pause even when it has no bucket."""
 
     def pause(self, group: str, seconds: float) -> None:
         """VideoGen said 429: nobody sends to `group` for `seconds`."""
@@ -236,8 +237,13 @@ class RedisRateLimiter:
 
     def acquire(self, group: str) -> float:
         limit = self._limits.get(group)
-        if limit is None:
-            return 0.0
+        if limit is None:  # no bucket of ours, but VideoGen may have paused the group
+            try:
+                paused_ms = self._redis.pttl(self._keys(group)[1])
+            except Exception as exc:
+                logger.warning("rate limiter unavailable, not pacing %s calls: %s", group, exc)
+                return 0.0
+            return max(0, int(paused_ms)) / 1000
         try:
             wait_ms = self._acquire(
                 keys=self._keys(group), args=[limit.requests, limit.interval_ms]
@@ -267,8 +273,9 @@ class LocalRateLimiter:
 
     def acquire(self, group: str) -> float:
         limit = self._limits.get(group)
-        if limit is None:
-            return 0.0
+        if limit is None:  # no bucket of ours, but VideoGen may have paused the group
+            with self._lock:
+                return max(0.0, self._paused_until.get(group, 0.0) - self._clock())
         interval = limit.interval_ms / 1000
         with self._lock:
             now = self._clock()

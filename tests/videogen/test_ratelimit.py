@@ -290,3 +290,13 @@ def test_a_held_back_submit_waits_in_the_queue_without_a_request(
     assert second.remote_execution_id is None
     assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 1
     assert box.stats()["executions"] == {"GENERATE_IMAGE": 1}
+
+
+def test_a_pause_holds_in_redis_for_a_group_without_a_bucket(namespace):
+    limiter = redis_limiter(namespace, tools="3/3")
+    other_worker = redis_limiter(namespace, tools="3/3")
+
+    limiter.pause("hydrate", 5)
+
+    assert 4 < other_worker.acquire("hydrate") <= 5
+    assert other_worker.acquire("uploads") == 0.0
