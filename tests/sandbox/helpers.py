@@ -72,7 +72,7 @@ def result_images(api: httpx.Client, **fields: Any) -> list[bytes]:
 
 def upload(api: httpx.Client, data: bytes, display_name: str = "reference.png") -> str:
     created = api.post("/v1/files/upload", json={"displayName": display_name, "isTemporary": False})
-    assert created.status_code == 201, created.text
+    assert created.status_code == 200, created.text
     put = httpx.put(created.json()["uploadUrl"], content=data)
     assert put.status_code == 200, put.text
     return created.json()["fileId"]

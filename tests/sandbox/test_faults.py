@@ -106,8 +106,8 @@ def test_stats_count_executions_requests_and_responses(lab, lab_api):
     source = upload(lab_api, png_bytes())
     generate(lab_api, prompt="one")
     generate(lab_api, prompt="two")
-    start_tool(lab_api, "upscale-image", imageFileId=source)
-    start_tool(lab_api, "vectorize-image", imageFileId=source)
+    start_tool(lab_api, "upscale-image", imageStorageFileId=source)
+    start_tool(lab_api, "vectorize-image", imageStorageFileId=source)
     lab_api.post("/v1/tools/generate-image", json={"prompt": ""})  # a 400 starts nothing
 
     stats = lab.stats()
@@ -129,7 +129,7 @@ def test_failure_share_fails_executions_with_the_error_body(lab, lab_api):
     source = upload(lab_api, png_bytes())
 
     generated = wait(lab_api, start(lab_api, prompt="a cat"))
-    tool = wait(lab_api, start_tool(lab_api, "remove-image-background", imageFileId=source))
+    tool = wait(lab_api, start_tool(lab_api, "remove-image-background", imageStorageFileId=source))
 
     for execution in (generated, tool):
         assert execution["status"] == "failed"
