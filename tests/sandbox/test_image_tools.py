@@ -155,7 +155,8 @@ def test_tools_reject_invalid_fields(api, tool, body, named):
     response = api.post(f"/v1/tools/{tool}", json=body)
 
     assert response.status_code == 400, response.text
-    assert response.json()["code"] == "invalid_parameters"
+    wrong_prefix = isinstance(body, dict) and body.get("imageStorageFileId") == "file_1"
+    assert response.json()["code"] == ("invalid_id" if wrong_prefix else "invalid_parameters")
     assert named in response.json()["message"]
 
 
@@ -187,12 +188,16 @@ def test_watermark_none_needs_the_addon(api):
 def test_an_undecodable_source_makes_the_execution_fail(instant_api):
     # The record is fine (an IMAGE, uploaded), so the POST is accepted; the bytes are
     # only looked at when the work runs, as a remote worker would.
-    broken = upload(instant_api, b"GIF89a but not really", display_name="broken.gif")
+    broken = upload(
+        instant_api, b"GIF89a but not really", display_name="broken.gif", file_type="IMAGE"
+    )
 
-    execution = wait(instant_api, start_tool(instant_api, "upscale-image", imageStorageFileId=broken))
+    execution = wait(
+        instant_api, start_tool(instant_api, "upscale-image", imageStorageFileId=broken)
+    )
 
     assert execution["status"] == "failed"
-    assert execution["results"] == []
+    assert "results" not in execution
     assert execution["error"]["code"] == "invalid_source_image"
     assert broken in execution["error"]["message"]
 
