@@ -103,7 +103,13 @@ def test_hydrate_and_get_file(client):
     assert hydrated["download_source"]["url"].startswith("http://127.0.0.1:")
     assert isinstance(hydrated["download_source"]["expires_at"], int)
     assert httpx.get(hydrated["download_source"]["url"]).content == png_bytes()
-    assert plain["download_source"] == {"status": "ready", "url": None, "expires_at": None}
+    assert plain["download_source"] == {
+        "status": "ready",
+        "url": None,
+        "expires_at": None,
+        "width": 320,
+        "height": 200,
+    }
 
 
 def test_list_files_and_archive(sandbox_factory):
@@ -140,7 +146,7 @@ def test_cancel_tool_execution(client):
 
     cancelled = client.tools.cancel_tool_execution(execution_id)
 
-    assert cancelled["status"] == "cancelled"
+    assert cancelled == {"tool_execution_id": execution_id}
     assert client.tools.get_tool_execution_info(execution_id)["status"] == "cancelled"
     polled = client.poll_executed_tool(execution_id, throw_on_failure=False, **FAST_POLL)
     assert polled["status"] == "cancelled"
