@@ -4,7 +4,8 @@
 - ``POST /_admin/faults``: merge the given keys into them; answers the result.
 - ``POST /_admin/reset``: forget files, executions, webhook endpoints (and their
   pending deliveries), rate-limit windows and counters; faults go back to the
-  values the process started with, and the seeded chance to its start.
+  values the process started with, and the seeded chance to its start; a manual
+  clock starts again at the wall time, with nothing booked.
 - ``GET /_admin/stats``: the counters of stats.py.
 - ``GET /_admin/clock``: the sandbox's time (``now`` unix, ``monotonic``), whether it is
   manual, and the due times of the callbacks still booked (``pending``).

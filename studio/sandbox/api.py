@@ -134,6 +134,7 @@ class Sandbox:
         self.limiter.clear()
         self.stats.clear()
         self.faults.reset()
+        self.scheduler.restart()  # a manual clock starts again at the wall time
 
     def close(self) -> None:
         self.scheduler.close()

@@ -59,9 +59,15 @@ class ManualClock(Clock):
         with self._lock:
             return self._start + self._elapsed
 
-    def move(self, seconds: float) -> None:
+    def move_to(self, elapsed: float) -> None:
         with self._lock:
-            self._elapsed += seconds
+            self._elapsed = max(self._elapsed, elapsed)
+
+    def restart(self) -> None:
+        """Back to the system's wall time, as new (for a reset of the whole sandbox)."""
+        with self._lock:
+            self._start = time.time()
+            self._elapsed = 0.0
 
 
 class Scheduler:
@@ -99,14 +105,29 @@ class Scheduler:
         future.add_done_callback(lambda _: self._done())
 
     def advance(self, seconds: float, settle_timeout: float = 30.0) -> float:
-        """Move a manual clock on, and wait until all that fell due has run; the new time."""
-        if not isinstance(self.clock, ManualClock):
+        """Move a manual clock on, and wait until all that fell due has run; the new time.
+
+        Time goes from one booked moment to the next, each callback running at its own
+        due time (so what it books in turn, a retry's backoff, counts from then), as if
+        the time had passed; it makes no difference how a test slices its advances.
+        """
+        clock = self.clock
+        if not isinstance(clock, ManualClock):
             raise RuntimeError("only a manual clock can be advanced")
-        self.clock.move(seconds)
+        target = clock.monotonic() + seconds
+        self.settle(settle_timeout)
+        while True:
+            with self._condition:
+                if not self._heap or self._heap[0][0] > target:
+                    break
+                clock.move_to(self._heap[0][0])
+                self._condition.notify_all()
+            self.settle(settle_timeout)
         with self._condition:
+            clock.move_to(target)
             self._condition.notify_all()
         self.settle(settle_timeout)
-        return self.clock.monotonic()
+        return clock.monotonic()
 
     def settle(self, timeout: float = 30.0) -> bool:
         """Wait until nothing is due and nothing is in flight; False on timeout."""
@@ -118,6 +139,18 @@ class Scheduler:
                     return False
                 self._condition.wait(min(remaining, 0.05))
         return True
+
+    def restart(self) -> None:
+        """Forget every booked callback and restart a manual clock: a reset's fresh start.
+
+        (A real clock keeps its bookings: they find their records gone and do nothing.)
+        """
+        if not isinstance(self.clock, ManualClock):
+            return
+        self.settle()
+        with self._condition:
+            self._heap.clear()
+            self.clock.restart()
 
     def pending(self) -> list[float]:
         """The due times of the callbacks still booked, soonest first."""
