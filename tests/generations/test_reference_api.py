@@ -162,3 +162,29 @@ def test_a_refused_no_watermark_is_told_by_its_status():
     assert "Production add-on" not in submit_refusal_message(refused, watermark_mode="AUTO")
     other = InvalidParametersError("prompt is required", status=400)
     assert "Production add-on" not in submit_refusal_message(other, watermark_mode="NONE")
+
+
+def test_variations_of_an_archived_temporary_result_upload_studios_copy(box):
+    from studio.generations.services import generation_variations
+
+    user = make_user()
+    source = generation_create(
+        team=user.teams.get(), user=user, prompt="a short-lived fox", is_output_temporary=True
+    )
+    wait_for(lambda: _finished(source), timeout=30)
+    result = source.results.get()
+    # A day later VideoGen has archived the temporary output.
+    httpx.post(
+        f"{box.base_url}/v1/files/{result.remote_file_id}/archive",
+        headers={"Authorization": f"Bearer {box.api_key}"},
+    ).raise_for_status()
+    type(result).objects.filter(pk=result.pk).update(created_at=timezone.now() - timedelta(days=1))
+    result.refresh_from_db()
+
+    variation = generation_variations(result=result, user=user)
+    wait_for(lambda: _finished(variation), timeout=30)
+
+    assert variation.status == Status.SUCCEEDED, variation.error_message
+    reference = variation.references.get()
+    assert reference.remote_file_id != result.remote_file_id
+    assert box.stats()["requests"]["POST /v1/files/upload"] == 1
