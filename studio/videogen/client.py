@@ -98,12 +98,16 @@ def rate_limit_wait(
 
     The reference advises backing off and names X-RateLimit-Reset as the moment
     the window opens; it never mentions Retry-After, which is honoured first if
-    one comes anyway. With neither, back off exponentially: 1 s, 2 s, 4 s, ...
-    for the 1st, 2nd, 3rd 429 in a row.
+    one comes anyway. Otherwise, with the window spent, wait until its reset;
+    else back off exponentially: 1 s, 2 s, 4 s, ... for the 1st, 2nd, 3rd 429
+    in a row.
     """
     if retry_after is not None:
         return retry_after
-    reset = info.seconds_to_reset(now) if info is not None else None
+    # Only a spent window is waited out to its reset; a 429 while requests remain
+    # is some other refusal, and an hour's wait would be far too long for it.
+    spent = info is not None and (info.remaining is None or info.remaining <= 0)
+    reset = info.seconds_to_reset(now) if spent else None
     if reset is not None:
         # The reset is a whole second: wait into it, not up to its edge.
         return reset + 0.5 if reset > 0 else DEFAULT_PAUSE_SECONDS

@@ -210,6 +210,19 @@ def test_429_waits_until_x_ratelimit_reset(make_client, sleeps):
     assert caught.value.rate_limit.remaining == 0 and caught.value.rate_limit.limit == 500
 
 
+def test_a_429_while_requests_remain_backs_off_instead_of_waiting_an_hour(make_client, sleeps):
+    answer = httpx.Response(
+        429,
+        headers={"X-RateLimit-Limit": "500", "X-RateLimit-Remaining": "120",
+                 "X-RateLimit-Reset": str(int(time.time()) + 3000)},
+    )
+    client = make_client(Recorder(answer, EXECUTION))
+
+    client.get_execution("vg_exec_1")
+
+    assert sleeps == [1.0]
+
+
 def test_retry_after_wins_over_the_reset_when_it_comes(make_client, sleeps):
     answer = httpx.Response(
         429, headers={"Retry-After": "1", "X-RateLimit-Reset": str(int(time.time()) + 300)}
