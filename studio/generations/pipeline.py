@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,7 +29,6 @@ from studio.videogen.errors import (
     may_be_file_gone,
 )
 from studio.videogen.types import EXPIRY_MARGIN_SECONDS
-from studio.webhooks.selectors import webhooks_enabled
 
 from .images import EXTENSIONS, InvalidImage, inspect_result, make_thumbnail
 from .messages import execution_failure_message, submit_refusal_message, user_message
@@ -48,13 +48,22 @@ REFERENCE_LIFETIME = timedelta(hours=23)
 # How often a long ingest says it is still at work (well inside STUDIO_RECONCILE_GRACE).
 INGEST_HEARTBEAT_SECONDS = 10.0
 
+# Whether VideoGen pushes execution events to us: the webhooks app knows, and
+# registers its check at start-up (services.execution_push_register), since
+# generations sits below webhooks and does not import it.
+_push_checks: list[Callable[[], bool]] = []
+
+
+def executions_pushed() -> bool:
+    return any(check() for check in _push_checks)
+
 
 def next_check_delay(check_count: int) -> float:
     """Back off from STUDIO_POLL_FIRST_DELAY to STUDIO_POLL_MAX_DELAY; with
     webhooks delivering the news, polling is only a slow fallback."""
     delay = settings.STUDIO_POLL_FIRST_DELAY * settings.STUDIO_POLL_BACKOFF**check_count
     delay = min(delay, settings.STUDIO_POLL_MAX_DELAY)
-    if webhooks_enabled():
+    if executions_pushed():
         delay = max(delay, settings.STUDIO_WEBHOOK_FALLBACK_POLL_DELAY)
     return delay
 
