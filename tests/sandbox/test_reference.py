@@ -413,6 +413,19 @@ def test_ref_file_list_pages(clocked_api):
     assert other.status_code == 400
 
 
+def test_ref_files_list_most_recently_updated_first(clocked, clocked_api):
+    """ "GET /v1/files returns results most recently updated first": a description is an
+    update."""
+    kept = upload(clocked_api, png_bytes((1, 2, 3)), display_name="kept.png")
+    scratch = upload(clocked_api, png_bytes((3, 2, 1)), temporary=True)
+    before = [f["fileId"] for f in clocked_api.get("/v1/files").json()["files"]]
+    clocked.advance(ANALYSED)  # the kept one is described
+    after = [f["fileId"] for f in clocked_api.get("/v1/files").json()["files"]]
+
+    assert before == [scratch, kept]
+    assert after == [kept, scratch]
+
+
 def test_ref_archived_files_leave_the_list(clocked_api):
     file_id = upload(clocked_api, png_bytes(), temporary=True)
 
