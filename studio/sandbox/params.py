@@ -16,10 +16,11 @@ MAX_PAGE_SIZE = 200
 def object_fields(body: Any, *, required: set[str], optional: set[str]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid_parameters("The request body must be a JSON object.")
-    if unknown := sorted(set(body) - required - optional):
-        raise invalid_parameters(f"Unknown field(s): {', '.join(unknown)}.")
+    # Missing first: a misspelt required field is then named by its right name.
     if missing := sorted(name for name in required if name not in body):
         raise invalid_parameters(f"Missing required field(s): {', '.join(missing)}.")
+    if unknown := sorted(set(body) - required - optional):
+        raise invalid_parameters(f"Unknown field(s): {', '.join(unknown)}.")
     return body
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from studio.sandbox.config import SandboxConfig, config_from_cli
@@ -257,3 +258,9 @@ def test_the_process_refuses_to_listen_beyond_loopback_with_the_default_key():
     assert refused.returncode != 0
     assert "refusing to listen on '0.0.0.0' with the default API key" in refused.stderr
     assert "--allow-default-key-on-network" in refused.stderr
+
+
+def test_told_explicitly_it_listens_beyond_loopback_with_the_default_key(sandbox_factory):
+    box = sandbox_factory("--host", "0.0.0.0", "--allow-default-key-on-network")
+
+    assert httpx.get(f"{box.base_url}/_health").json()["status"] == "ok"

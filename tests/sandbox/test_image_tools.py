@@ -68,7 +68,9 @@ def test_upscale_doubles_width_and_height(instant_api):
 def test_a_generated_image_can_be_upscaled(instant_api):
     generated = generate(instant_api, prompt="a harbour at dawn")["results"][0]["fileId"]
 
-    execution = run_tool(instant_api, "upscale-image", imageStorageFileId=generated, watermarkMode="AUTO")
+    execution = run_tool(
+        instant_api, "upscale-image", imageStorageFileId=generated, watermarkMode="AUTO"
+    )
 
     assert decode(download(instant_api, execution["results"][0]["fileId"])).size == (2048, 1152)
 
@@ -119,7 +121,9 @@ def test_vectorize_gives_an_svg(instant_api):
 
 def test_results_are_the_same_file_on_every_download(instant_api):
     source = upload(instant_api, subject_png())
-    file_id = run_tool(instant_api, "vectorize-image", imageStorageFileId=source)["results"][0]["fileId"]
+    file_id = run_tool(instant_api, "vectorize-image", imageStorageFileId=source)["results"][0][
+        "fileId"
+    ]
 
     assert download(instant_api, file_id) == download(instant_api, file_id)
 
@@ -129,7 +133,9 @@ def test_watermark_marks_the_upscale_unless_none(make_api):
     source = upload(production, png_bytes((40, 90, 160), (400, 300)))
 
     def upscaled(mode: str) -> bytes:
-        execution = run_tool(production, "upscale-image", imageStorageFileId=source, watermarkMode=mode)
+        execution = run_tool(
+            production, "upscale-image", imageStorageFileId=source, watermarkMode=mode
+        )
         return download(production, execution["results"][0]["fileId"])
 
     assert upscaled("VIDEO_GEN") != upscaled("NONE")
@@ -166,7 +172,9 @@ def test_source_must_be_uploaded_and_an_image_record(api):
     httpx.put(video["uploadUrl"], content=b"\x00\x00\x00\x18ftypmp42")
 
     not_uploaded = api.post("/v1/tools/upscale-image", json={"imageStorageFileId": pending})
-    not_an_image = api.post("/v1/tools/vectorize-image", json={"imageStorageFileId": video["fileId"]})
+    not_an_image = api.post(
+        "/v1/tools/vectorize-image", json={"imageStorageFileId": video["fileId"]}
+    )
 
     assert not_uploaded.status_code == 400
     assert f"{pending} has not been uploaded" in not_uploaded.json()["message"]
@@ -178,7 +186,8 @@ def test_watermark_none_needs_the_addon(api):
     source = upload(api, png_bytes())
 
     response = api.post(
-        "/v1/tools/remove-image-background", json={"imageStorageFileId": source, "watermarkMode": "NONE"}
+        "/v1/tools/remove-image-background",
+        json={"imageStorageFileId": source, "watermarkMode": "NONE"},
     )
 
     assert response.status_code == 403
@@ -211,7 +220,9 @@ def test_upscaling_a_source_over_4096_px_fails(instant_api):
     assert execution["error"]["code"] == "image_too_large"
     assert "4097x8" in execution["error"]["message"]
     # The other tools take it.
-    assert run_tool(instant_api, "vectorize-image", imageStorageFileId=wide)["status"] == "succeeded"
+    assert (
+        run_tool(instant_api, "vectorize-image", imageStorageFileId=wide)["status"] == "succeeded"
+    )
 
 
 def test_a_cut_out_keeps_its_transparency_in_the_thumbnail(instant_api):

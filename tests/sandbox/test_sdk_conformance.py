@@ -17,6 +17,7 @@ from PIL import Image
 from videogen import (
     VideoGen,
     VideoGenError,
+    create_public_preview,
     download_file,
     upload_file,
     verify_webhook_signature,
@@ -332,3 +333,67 @@ def test_verify_webhook_signature_on_a_real_delivery(lab_client):
     assert again == event
     with pytest.raises(VideoGenError):
         verify_webhook_signature(delivery.body, delivery.headers, "whsec_" + "A" * 32)
+
+
+# -- search, public preview, the file list, numResults on vectorize ----------------
+
+
+@pytest.fixture
+def clocked_client(clocked) -> Iterator[VideoGen]:
+    """A client of the manual-clock sandbox: the test moves time, the SDK never waits."""
+    with VideoGen(api_key=clocked.api_key, base_url=clocked.base_url, timeout=10.0) as client:
+        yield client
+
+
+def test_search_files(clocked, clocked_client):
+    started = clocked_client.tools.generate_image(prompt="a windmill in a tulip field")
+    clocked_client.tools.generate_image(prompt="a windmill", is_output_temporary=True)
+    clocked.advance(2.5)  # finished, and described a moment later
+    [made] = clocked_client.tools.get_tool_execution_info(started["tool_execution_id"])["results"]
+
+    found = clocked_client.files.search_files(query="windmill", num_results=5, self_only=False)
+
+    assert [r["file"]["file_id"] for r in found["results"]] == [made["file_id"]]
+    assert 0 < found["results"][0]["similarity"] <= 1
+    assert found["results"][0]["file"]["description"].startswith("A windmill in a tulip field.")
+
+
+def test_public_preview_with_the_sdk_helper(lab_client):
+    file_id = upload_file(lab_client, png_bytes((5, 50, 150)), **FAST_POLL)["file_id"]
+
+    previewed = create_public_preview(lab_client, file_id, **FAST_POLL)
+    url = previewed["static_public_preview_source"]["url"]
+    fetched = httpx.get(url)
+    disabled = lab_client.files.disable_public_preview(file_id=file_id)
+
+    assert previewed["is_public_preview_enabled"] is True
+    assert previewed["static_public_preview_source"]["expires_at"] is None
+    assert fetched.content == png_bytes((5, 50, 150))
+    assert disabled["is_public_preview_enabled"] is False
+    assert httpx.get(url).status_code == 404
+    again = lab_client.files.enable_public_preview(file_id=file_id)
+    assert again["is_public_preview_enabled"] is True
+
+
+def test_the_file_list_pages_with_the_sdk(lab_client):
+    made = [upload_file(lab_client, png_bytes((n, 7, 7)), **FAST_POLL)["file_id"] for n in range(3)]
+
+    first = lab_client.files.get_files(limit=2)
+    rest = lab_client.files.get_files(limit=2, cursor=first["next_cursor"])
+
+    assert first["has_more"] is True and rest["has_more"] is False
+    assert rest["next_cursor"] is None
+    listed = [f["file_id"] for f in first["files"] + rest["files"]]
+    assert sorted(listed) == sorted(made)
+    assert lab_client.files.get_files()["files"]  # the default limit
+
+
+def test_vectorize_num_results(lab_client):
+    execution = lab_client.tools.vectorize_image_and_wait(
+        image_storage_file_id=_uploaded_subject(lab_client), num_results=2, **FAST_POLL
+    )
+
+    assert len(execution["results"]) == 2
+    for result in execution["results"]:
+        svg = ElementTree.fromstring(download_file(lab_client, result["file_id"]))
+        assert svg.get("viewBox")
