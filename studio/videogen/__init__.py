@@ -6,7 +6,6 @@ import functools
 
 from .client import (
     ASPECT_RATIOS,
-    IMAGE_SOURCE_FIELD,
     SOURCE_FIELDS,
     WATERMARK_MODES,
     VideoGenClient,
@@ -45,7 +44,6 @@ from .types import (
 
 __all__ = [
     "ASPECT_RATIOS",
-    "IMAGE_SOURCE_FIELD",
     "TERMINAL_STATUSES",
     "WATERMARK_MODES",
     "ApiConnectionError",

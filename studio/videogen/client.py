@@ -50,8 +50,6 @@ SOURCE_FIELDS = {
     "remove-image-background": REMOVE_BACKGROUND_SOURCE_FIELD,
     "vectorize-image": VECTORIZE_SOURCE_FIELD,
 }
-# Kept for callers that name the vectorize field.
-IMAGE_SOURCE_FIELD = VECTORIZE_SOURCE_FIELD
 
 # One wait per retry: two retries at most, after 0.2 s and then 0.5 s.
 RETRY_DELAYS = (0.2, 0.5)
