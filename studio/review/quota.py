@@ -44,7 +44,8 @@ class Month:
             year, month = (int(part) for part in value.split("-"))
         except (ValueError, AttributeError):
             return None
-        return cls(year, month) if 1 <= month <= 12 and 2000 <= year <= 9999 else None
+        # Up to 9998: a month's end is the next month's start, which must exist.
+        return cls(year, month) if 1 <= month <= 12 and 2000 <= year <= 9998 else None
 
     @property
     def start(self) -> datetime:
