@@ -118,6 +118,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "studio.ops.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -262,6 +263,10 @@ MEDIA_URL = "/media-files/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 STUDIO_MAX_REFERENCE_BYTES = envint("STUDIO_MAX_REFERENCE_BYTES", 10 * 1024 * 1024)
+# The whole request body: four references and the form; larger is a 413 before reading.
+STUDIO_MAX_REQUEST_BYTES = envint(
+    "STUDIO_MAX_REQUEST_BYTES", 4 * STUDIO_MAX_REFERENCE_BYTES + 1024 * 1024
+)
 STUDIO_MAX_REFERENCE_PIXELS = envint("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000)
 STUDIO_MAX_RESULT_BYTES = envint("STUDIO_MAX_RESULT_BYTES", 200 * 1024 * 1024)
 STUDIO_MAX_RESULT_PIXELS = envint("STUDIO_MAX_RESULT_PIXELS", 200_000_000)

@@ -1,9 +1,10 @@
 from django import forms
 from django.conf import settings
+from django.core.files.base import ContentFile
 
 from studio.accounts.forms import PlainLabels
 
-from .images import InvalidImage, inspect_image
+from .images import InvalidImage, inspect_image, strip_metadata
 from .models import Generation, Reference
 
 MAX_REFERENCES = 4
@@ -37,7 +38,9 @@ class MultipleImageField(forms.FileField):
             except InvalidImage as exc:
                 errors.append(forms.ValidationError(f"“{upload.name}” {exc}"))
             else:
-                checked.append((upload, info))
+                # Stored and sent to VideoGen without EXIF/GPS/XMP, upright.
+                data, info = strip_metadata(upload, info)
+                checked.append((ContentFile(data, name=upload.name), info))
         if errors:
             raise forms.ValidationError(errors)
         return checked
