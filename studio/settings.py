@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "template_partials",
     "studio.ops",
     "studio.accounts",
+    "studio.audit",
     "studio.teams",
     "studio.generations",
     "studio.gallery",

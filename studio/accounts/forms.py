@@ -8,13 +8,7 @@ from django.contrib.auth.forms import (
     UserCreationForm,
 )
 
-
-class PlainLabels:
-    """Labels without Django's trailing colon, as everywhere in Studio."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
+from studio.forms import PlainLabels
 
 
 EMAIL_HELP = "Optional. Used only to reset your password if you forget it."

@@ -1,7 +1,7 @@
 """Who may see a result's bytes: the one permission check for media."""
 
 from studio.generations.models import Result
-from studio.review.policy import may_see_result
+from studio.generations.visibility import may_see_result
 
 
 def result_visible_to(request, result: Result) -> bool:

@@ -16,7 +16,7 @@ from django.http import Http404
 
 from studio.generations import selectors as generation_selectors
 from studio.generations.models import Result
-from studio.review.policy import is_reviewer, may_see_result, team_policy, visible_q
+from studio.generations.visibility import is_reviewer, may_see_result, team_policy, visible_q
 from studio.teams.scoping import for_team, get_for_team_or_404
 
 from . import search

@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from studio.accounts.forms import PlainLabels
+from studio.forms import PlainLabels
 
 from .images import InvalidImage, inspect_image, strip_metadata
 from .models import Generation, Reference

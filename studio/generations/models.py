@@ -167,6 +167,11 @@ class Generation(models.Model):
         return f"generation {self.pk} ({self.status})"
 
     @property
+    def audit_label(self) -> str:
+        """How a person recognises it in the audit log."""
+        return f"Generation {self.pk}: {self.prompt[:80]}"
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
@@ -258,6 +263,10 @@ class Result(models.Model):
 
     def __str__(self):
         return f"result {self.position} of generation {self.generation_id}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"Image {self.position + 1} of generation {self.generation_id}"
 
     @property
     def is_stored(self) -> bool:
