@@ -10,7 +10,6 @@ from django.contrib.auth.forms import (
 
 from studio.forms import PlainLabels
 
-
 EMAIL_HELP = "Optional. Used only to reset your password if you forget it."
 
 

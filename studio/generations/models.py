@@ -192,14 +192,18 @@ class Generation(models.Model):
         """Skeleton tiles shown while waiting: one per result, at most four."""
         return range(min(self.num_results, 4))
 
-    def move(self, to: str, **fields) -> bool:
+    def move(self, to: str, *, only_from=None, **fields) -> bool:
         """Move to status `to` if the current status allows it.
 
         One conditional UPDATE (`WHERE status IN <statuses that may move to
         it>`), so two workers cannot both make the same move. Returns whether
-        this call made it; on success the instance is refreshed.
+        this call made it; on success the instance is refreshed. `only_from`
+        narrows the allowed sources further (news of an execution may end an
+        active generation, never change a finished one).
         """
         sources = [s for s, targets in ALLOWED_MOVES.items() if to in targets]
+        if only_from is not None:
+            sources = [s for s in sources if s in only_from]
         now = timezone.now()
         if to in TERMINAL_STATUSES:
             fields.setdefault("finished_at", now)
