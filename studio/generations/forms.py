@@ -1,3 +1,6 @@
+import re
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -46,7 +49,16 @@ class MultipleImageField(forms.FileField):
         return checked
 
 
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
 class GenerationForm(PlainLabels, forms.Form):
+    # One per rendered form: posting it twice (a double click, a replay) makes
+    # one generation. Anything but a key of ours is dropped, not refused.
+    idempotency_key = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput, initial=new_idempotency_key
+    )
     prompt = forms.CharField(
         label="Prompt",
         max_length=4000,
@@ -114,6 +126,10 @@ class GenerationForm(PlainLabels, forms.Form):
                 f"Use at most {MAX_REFERENCES} reference images in all (you have {count}).",
             )
         return cleaned
+
+    def clean_idempotency_key(self):
+        key = self.cleaned_data["idempotency_key"]
+        return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else None
 
     def clean_prompt(self):
         prompt = self.cleaned_data["prompt"].strip()
