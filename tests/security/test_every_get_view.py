@@ -51,6 +51,11 @@ HOSTILE = [
 ]
 # Raw, already-encoded bytes that are not valid UTF-8 (a lone surrogate, 0xFF).
 BAD_BYTES = ["%ED%A0%80", "%FF%FE", "%C0%AF", "%00"]
+# One of each kind, met by every parameter a view reads (the rest come up at random).
+SWEEP = [
+    "99999999999999999999", "9" * 400, "-1", "99999999999999999999-1", "1-99999999999999999999",
+    "9999-12-31", "9999-12", "10000-01-01", "a\x00b", "x" * 5000,
+]
 HOSTILE_PATH = [
     "99999999999999999999", "9" * 300, "9223372036854775808", "0", "-1", "%00", "x" * 2000,
     "%ED%A0%80", "%FF", "..",
@@ -209,11 +214,11 @@ def world(db, settings, tmp_path):
 def real_paths(route: str, world: World) -> list[str]:
     """`route` filled with real ids and tokens, so the view gets past its lookups."""
     paths = []
-    for pk in world.ids:
-        for text in world.strings:
-            paths.append("/" + CONVERTER.sub(
-                lambda m, pk=pk, text=text: str(pk) if m["conv"] == "int" else
-                (world.tokens[0] if m["conv"] == "slug" else text), route))
+    for index, pk in enumerate(world.ids):
+        text = world.strings[index % len(world.strings)]
+        paths.append("/" + CONVERTER.sub(
+            lambda m, pk=pk, text=text: str(pk) if m["conv"] == "int" else
+            (world.tokens[0] if m["conv"] == "slug" else text), route))
     if "<slug:" in route:
         paths += ["/" + CONVERTER.sub(lambda m, t=t: t if m["conv"] == "slug" else
                   str(world.ids[0]) if m["conv"] == "int" else world.strings[0], route)
@@ -230,14 +235,16 @@ def test_get_never_answers_5xx(world, route, who):
     # Ask the view which parameters it reads: real paths, a plain query, page and fragment.
     RecordParams.seen = set()
     paths = real_paths(route, world)
-    for path in paths:
-        for headers in ({}, {"HX-Request": "true", "HX-Target": "gallery-results"}):
-            assert get(client, path, "cursor=1-1&page=1", **headers).status_code < 500, path
+    for index, path in enumerate(paths):
+        assert get(client, path, "cursor=1-1&page=1").status_code < 500, path
+        if index == 0:  # and the fragment a view may answer instead
+            fragment = {"HX-Request": "true", "HX-Target": "gallery-results"}
+            assert get(client, path, "cursor=1-1&page=1", **fragment).status_code < 500, path
     read = sorted(RecordParams.seen)
     params = sorted(set(read) | set(GENERIC_PARAMS))
 
     @settings(
-        max_examples=10,
+        max_examples=6,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -253,7 +260,7 @@ def test_get_never_answers_5xx(world, route, who):
 
     # Every parameter the view really reads meets every hostile value at least once.
     for name in read:
-        for value in [quote(v, safe="") for v in HOSTILE] + BAD_BYTES:
+        for value in [quote(v, safe="") for v in SWEEP] + BAD_BYTES[:2]:
             fuzz = example(path=paths[0], query=f"{name}={value}", htmx=False)(fuzz)
     fuzz()
 
