@@ -21,8 +21,7 @@ LAYERS: list[set[str]] = [
     {"teams"},
     {"accounts"},  # a new account gets its personal team
     {"generations"},
-    {"review"},  # the review queue, decisions, policy settings, usage (reads generations)
-    {"gallery", "webhooks", "ops"},
+    {"gallery", "review", "webhooks", "ops"},
 ]
 # Project-package modules (studio/*.py) that apps may import: they import no app.
 SHARED_PROJECT_MODULES = {"studio.forms", "studio.celery"}

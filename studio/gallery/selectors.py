@@ -109,7 +109,7 @@ def _filtered(queryset, filters: Filters):
 
 
 def _visible(queryset, *, team, membership):
-    """The review app's rule: what this person may see (None: a share link's visitor)."""
+    """The review rule (visibility.py): what this person may see (None: a share visitor)."""
     if is_reviewer(membership):
         return queryset
     return queryset.filter(visible_q(membership=membership, policy=team_policy(team)))
