@@ -105,3 +105,25 @@ def test_a_finish_between_read_and_write_is_not_undone(db):
     })
     pipeline.apply_execution(stale, failed)
     assert Generation.objects.get(pk=generation.pk).status == Status.SUCCEEDED
+
+
+def test_the_sandboxs_stale_failure_after_success_changes_nothing(hooked, caplog):  # noqa: F811
+    """The sandbox's reordered-delivery fault: each success is followed by a signed
+    `failed` of an earlier attempt. (The fault is the sandbox branch's; until that
+    lands here the sandbox refuses to set it and this test says so.)"""
+    if "webhook_stale_failure_share" not in hooked.faults():
+        pytest.skip("this sandbox has no webhook_stale_failure_share fault yet")
+    caplog.set_level(logging.INFO, logger=PIPELINE_LOG)
+    hooked.faults(webhook_stale_failure_share=1.0)
+    generations = _generate(3)
+
+    for generation in generations:
+        wait_for(lambda g=generation: _landed(g.pk), timeout=30)
+    wait_for(lambda: WebhookDelivery.objects.filter(event="tool_execution.failed",
+                                                    handled_at__isnull=False).count() == 3,
+             timeout=20, message="the stale failures were not all delivered and handled")
+    for generation in generations:
+        generation.refresh_from_db()
+        assert generation.status == Status.SUCCEEDED and generation.error_message == ""
+        assert generation.results.exclude(sha256="").count() == 2
+    assert hooked.stats()["webhooks"]["reordered"] >= 3
