@@ -17,13 +17,12 @@ from studio.generations.models import Generation, Status
 from studio.generations.quota import Month, images_used
 from studio.teams.models import Membership
 from tests.conftest import wait_for
-from tests.review.conftest import (  # noqa: F401  (crew, as_user, media_root: fixtures)
+from tests.review.conftest import (  # noqa: F401  (crew, as_user: fixtures)
     HTMX,
     Crew,
     as_user,
     crew,
     make_member,
-    media_root,
     set_policy,
 )
 
@@ -114,7 +113,7 @@ def test_the_key_is_unique_per_team_in_the_database(crew):  # noqa: F811
     from studio.teams.models import Team
 
     other_team = Team.objects.create(name="Other")
-    other_user = make_member(other_team, "member", "otto")
+    other_user = make_member(other_team, "member", "otto", personal_team=False)
     fields = {"prompt": "p", "idempotency_key": "k" * 32}
     Generation.objects.create(team=crew.team, created_by=crew.creator, **fields)
     Generation.objects.create(team=other_team, created_by=other_user, **fields)  # fine
@@ -284,9 +283,9 @@ def test_twenty_racing_submits_overdraw_neither_the_team_nor_the_member(transact
     once, against a team quota of 36: the member ends at 9, the team at 36."""
     crew = Crew()  # noqa: F811
     set_policy(crew.team, monthly_image_quota=36)
-    limited = make_member(crew.team, "member", "lim")
+    limited = make_member(crew.team, "member", "lim", personal_team=False)
     Membership.objects.filter(team=crew.team, user=limited).update(monthly_image_limit=10)
-    others = [make_member(crew.team, "member", f"o{i:02d}") for i in range(10)]
+    others = [make_member(crew.team, "member", f"o{i:02d}", personal_team=False) for i in range(10)]
     clients = [signed_in(limited) for _ in range(10)] + [signed_in(u) for u in others]
 
     responses = post_in_parallel(clients, {**FORM, "num_results": "3"})

@@ -38,27 +38,87 @@ EXCLUDED = {
 }
 
 GENERIC_PARAMS = [
-    "cursor", "after", "seq", "page", "month", "date_from", "date_to", "ids", "q", "sort",
-    "status", "idle", "download", "member", "collection", "tool", "aspect_ratio", "next",
+    "cursor",
+    "after",
+    "seq",
+    "page",
+    "month",
+    "date_from",
+    "date_to",
+    "ids",
+    "q",
+    "sort",
+    "status",
+    "idle",
+    "download",
+    "member",
+    "collection",
+    "tool",
+    "aspect_ratio",
+    "next",
 ]
 HOSTILE = [
-    "99999999999999999999", "9" * 400, "18446744073709551616", "9223372036854775808",
-    "-1", "-99999999999999999999", "0", "1e309", "NaN", " 1", "0x10", "1.5",
-    "99999999999999999999-1", "1-99999999999999999999", "-1--1", "1-", "-", "abc-def",
-    "9999-12-31", "9999-12", "0001-01-01", "10000-01-01", "0000-00", "2026-02-30",
-    "9999-99", "-5-01", "2026-13",
-    "\x00", "a\x00b", "x" * 5000, "☃" * 300, "'\"<script>", "%", "../../etc/passwd",
+    "99999999999999999999",
+    "9" * 400,
+    "18446744073709551616",
+    "9223372036854775808",
+    "-1",
+    "-99999999999999999999",
+    "0",
+    "1e309",
+    "NaN",
+    " 1",
+    "0x10",
+    "1.5",
+    "99999999999999999999-1",
+    "1-99999999999999999999",
+    "-1--1",
+    "1-",
+    "-",
+    "abc-def",
+    "9999-12-31",
+    "9999-12",
+    "0001-01-01",
+    "10000-01-01",
+    "0000-00",
+    "2026-02-30",
+    "9999-99",
+    "-5-01",
+    "2026-13",
+    "\x00",
+    "a\x00b",
+    "x" * 5000,
+    "☃" * 300,
+    "'\"<script>",
+    "%",
+    "../../etc/passwd",
 ]
 # Raw, already-encoded bytes that are not valid UTF-8 (a lone surrogate, 0xFF).
 BAD_BYTES = ["%ED%A0%80", "%FF%FE", "%C0%AF", "%00"]
 # One of each kind, met by every parameter a view reads (the rest come up at random).
 SWEEP = [
-    "99999999999999999999", "9" * 400, "-1", "99999999999999999999-1", "1-99999999999999999999",
-    "9999-12-31", "9999-12", "10000-01-01", "a\x00b", "x" * 5000,
+    "99999999999999999999",
+    "9" * 400,
+    "-1",
+    "99999999999999999999-1",
+    "1-99999999999999999999",
+    "9999-12-31",
+    "9999-12",
+    "10000-01-01",
+    "a\x00b",
+    "x" * 5000,
 ]
 HOSTILE_PATH = [
-    "99999999999999999999", "9" * 300, "9223372036854775808", "0", "-1", "%00", "x" * 2000,
-    "%ED%A0%80", "%FF", "..",
+    "99999999999999999999",
+    "9" * 300,
+    "9223372036854775808",
+    "0",
+    "-1",
+    "%00",
+    "x" * 2000,
+    "%ED%A0%80",
+    "%FF",
+    "..",
 ]
 
 
@@ -89,8 +149,13 @@ def test_every_url_pattern_is_fuzzed_or_excluded_with_a_reason():
         assert (route in fuzzed) != excluded, route
     assert set(EXCLUDED) <= set(routes), "an exclusion names a pattern that is gone"
     # Sanity: the walk sees the views issue 14 found.
-    for known in ("gallery/", "gallery/news/", "review/usage/", "results/download.zip",
-                  "s/<slug:share_token>/"):
+    for known in (
+        "gallery/",
+        "gallery/news/",
+        "review/usage/",
+        "results/download.zip",
+        "s/<slug:share_token>/",
+    ):
         assert known in fuzzed
 
 
@@ -134,8 +199,12 @@ class World:
         from studio.teams.models import Team
 
         self.team = Team.objects.create(name="Fuzz")
-        self.member = make_member(self.team, Membership.Role.MEMBER, "fuzz-member")
-        self.admin = make_member(self.team, Membership.Role.ADMIN, "fuzz-admin")
+        self.member = make_member(
+            self.team, Membership.Role.MEMBER, "fuzz-member", personal_team=False
+        )
+        self.admin = make_member(
+            self.team, Membership.Role.ADMIN, "fuzz-admin", personal_team=False
+        )
         generation = stored_generation(self.team, self.member, states=("approved", "pending"))
         result = generation.results.first()
         self.collection = Collection.objects.create(
@@ -143,17 +212,24 @@ class World:
         )
         self.collection.items.create(result=result, added_by=self.member)
         self.links = [
-            ShareLink.objects.create(team=self.team, collection=self.collection,
-                                     created_by=self.member),
+            ShareLink.objects.create(
+                team=self.team, collection=self.collection, created_by=self.member
+            ),
             ShareLink.objects.create(team=self.team, result=result, created_by=self.member),
         ]
         invitation = Invitation.objects.create(
             team=self.team, created_by=self.admin, expires_at=timezone.now() + timedelta(days=7)
         )
         self.ids = sorted(
-            {generation.pk, result.pk, self.collection.pk, self.team.pk, invitation.pk,
-             self.links[0].pk, *Membership.objects.filter(team=self.team).values_list("pk",
-                                                                                      flat=True)}
+            {
+                generation.pk,
+                result.pk,
+                self.collection.pk,
+                self.team.pk,
+                invitation.pk,
+                self.links[0].pk,
+                *Membership.objects.filter(team=self.team).values_list("pk", flat=True),
+            }
         )
         self.tokens = [link.token for link in self.links] + [invitation.token]
         self.strings = ["original", "thumbnail", "upscale", "remove-background"]
@@ -216,13 +292,32 @@ def real_paths(route: str, world: World) -> list[str]:
     paths = []
     for index, pk in enumerate(world.ids):
         text = world.strings[index % len(world.strings)]
-        paths.append("/" + CONVERTER.sub(
-            lambda m, pk=pk, text=text: str(pk) if m["conv"] == "int" else
-            (world.tokens[0] if m["conv"] == "slug" else text), route))
+        paths.append(
+            "/"
+            + CONVERTER.sub(
+                lambda m, pk=pk, text=text: (
+                    str(pk)
+                    if m["conv"] == "int"
+                    else (world.tokens[0] if m["conv"] == "slug" else text)
+                ),
+                route,
+            )
+        )
     if "<slug:" in route:
-        paths += ["/" + CONVERTER.sub(lambda m, t=t: t if m["conv"] == "slug" else
-                  str(world.ids[0]) if m["conv"] == "int" else world.strings[0], route)
-                  for t in world.tokens]
+        paths += [
+            "/"
+            + CONVERTER.sub(
+                lambda m, t=t: (
+                    t
+                    if m["conv"] == "slug"
+                    else str(world.ids[0])
+                    if m["conv"] == "int"
+                    else world.strings[0]
+                ),
+                route,
+            )
+            for t in world.tokens
+        ]
     return list(dict.fromkeys(paths))
 
 
