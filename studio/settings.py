@@ -3,6 +3,7 @@ that run on one machine with no services (SQLite, files under var/, an embedded
 Celery broker, the local VideoGen sandbox)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -112,9 +113,11 @@ INSTALLED_APPS = [
     "studio.gallery",
     "studio.webhooks",
     "studio.review",
+    "axes",
 ]
 
 MIDDLEWARE = [
+    "studio.ops.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -127,6 +130,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "studio.teams.middleware.CurrentTeamMiddleware",
     "studio.ops.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 FORM_RENDERER = "studio.forms.StudioFormRenderer"
@@ -163,6 +168,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a sign-in while its username or address is locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): after this many failures for a username, or
+# from an address, further attempts are refused for the cool-off. Lockouts are
+# listed in the admin ("Access attempts"), where staff lift them by deleting them.
+AXES_FAILURE_LIMIT = envint("STUDIO_SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("STUDIO_SIGNIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "studio.accounts.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "studio.accounts.throttle.client_ip"
+AXES_VERBOSE = False
+# Proxies in front of Studio that append to X-Forwarded-For (0: use the peer address).
+STUDIO_TRUSTED_PROXIES = envint("STUDIO_TRUSTED_PROXIES", 0)
+# Sign-ups per address and hour.
+STUDIO_SIGNUP_LIMIT = envint("STUDIO_SIGNUP_LIMIT", 10)
+STUDIO_SIGNUP_WINDOW = envint("STUDIO_SIGNUP_WINDOW", 3600)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "studio"
 LOGOUT_REDIRECT_URL = "login"
@@ -197,7 +222,7 @@ STORAGES = {
     },
 }
 
-# Email (team invitations): printed to the console unless an SMTP server is configured.
+# Email (invitations, password reset): printed to the console unless SMTP is configured.
 EMAIL_BACKEND = envstr("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = envstr("DJANGO_EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("DJANGO_EMAIL_PORT", 25)
@@ -253,6 +278,10 @@ MEDIA_URL = "/media-files/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 STUDIO_MAX_REFERENCE_BYTES = envint("STUDIO_MAX_REFERENCE_BYTES", 10 * 1024 * 1024)
+# The whole request body: four references and the form; larger is a 413 before reading.
+STUDIO_MAX_REQUEST_BYTES = envint(
+    "STUDIO_MAX_REQUEST_BYTES", 4 * STUDIO_MAX_REFERENCE_BYTES + 1024 * 1024
+)
 STUDIO_MAX_REFERENCE_PIXELS = envint("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000)
 STUDIO_MAX_RESULT_BYTES = envint("STUDIO_MAX_RESULT_BYTES", 200 * 1024 * 1024)
 STUDIO_MAX_RESULT_PIXELS = envint("STUDIO_MAX_RESULT_PIXELS", 200_000_000)

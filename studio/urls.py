@@ -11,3 +11,5 @@ urlpatterns = [
     path("", include("studio.generations.urls")),
     path("", include("studio.review.urls")),
 ]
+
+handler400 = "studio.ops.views.bad_request"

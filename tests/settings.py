@@ -29,3 +29,5 @@ STUDIO_POLL_FIRST_DELAY = 0.2
 STUDIO_POLL_BACKOFF = 1.2
 STUDIO_POLL_MAX_DELAY = 1.0
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# The sign-up limit counts in the shared cache for the whole run; its own tests set it low.
+STUDIO_SIGNUP_LIMIT = 10_000

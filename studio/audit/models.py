@@ -42,6 +42,7 @@ class AuditEntry(models.Model):
         ROLE_CHANGE = "member.role", "Changed a member's role"
         MEMBER_ADD = "member.add", "Added a member"
         MEMBER_REMOVE = "member.remove", "Removed a member"
+        MEMBER_LIMIT = "member.limit", "Set a member's monthly image limit"
         QUOTA_CHANGE = "policy.quota", "Changed the monthly image quota"
         APPROVAL_CHANGE = "policy.approval", "Changed “Require approval”"
         CANCEL = "generation.cancel", "Cancelled a generation"

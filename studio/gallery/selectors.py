@@ -24,6 +24,7 @@ from .models import Collection, CollectionItem, Favourite, ShareLink
 
 PAGE_SIZE = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_ID = 2**63 - 1  # a BigAutoField's largest value
 _CURSOR = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 
 
@@ -45,7 +46,12 @@ class Cursor:
         if not match:
             raise ValueError("not a gallery cursor")
         micros, pk = (int(g) for g in match.groups())
-        return cls(_EPOCH + timedelta(microseconds=micros), pk)
+        if pk > MAX_ID:  # no row has it; the database would refuse the number itself
+            raise ValueError("not a gallery cursor")
+        try:
+            return cls(_EPOCH + timedelta(microseconds=micros), pk)
+        except OverflowError:  # past year 9999: no result was made then
+            raise ValueError("not a gallery cursor") from None
 
     def __str__(self) -> str:
         micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
@@ -93,7 +99,7 @@ def _filtered(queryset, filters: Filters):
         queryset = queryset.filter(generation__aspect_ratio=filters.aspect_ratio)
     if filters.date_from:
         queryset = queryset.filter(created_at__gte=_day_start(filters.date_from))
-    if filters.date_to:
+    if filters.date_to and filters.date_to < date.max:  # up to the last day: no bound
         queryset = queryset.filter(created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
     if filters.favourites_of is not None:
         queryset = queryset.filter(favourites__user=filters.favourites_of)

@@ -7,7 +7,8 @@ from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag, urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, trigger_client_event
 
@@ -309,8 +310,10 @@ def result_media(request, pk: int, kind: str):
     content_type = result.content_type if kind == "original" else result.thumbnail_content_type
     extension = field.name.rsplit(".", 1)[-1]
     return _private_file(
+        request,
         field,
         content_type,
+        etag=f"{result.sha256}-{kind}" if result.sha256 else None,
         as_attachment=request.GET.get("download") == "1",
         filename=f"studio-{result.generation_id}-{result.position + 1}.{extension}",
     )
@@ -321,18 +324,35 @@ def reference_media(request, pk: int):
     reference = get_object_or_404(
         Reference, pk=pk, team__memberships__user_id=request.user.pk
     )
-    return _private_file(reference.image, reference.content_type)
+    return _private_file(
+        request, reference.image, reference.content_type, etag=reference.sha256 or None
+    )
 
 
-def _private_file(field, content_type, *, as_attachment=False, filename=None):
+def _private_file(request, field, content_type, *, etag, as_attachment=False, filename=None):
+    """The bytes, to someone the caller has just checked may see them.
+
+    Browsers keep a copy but ask again every time (no-cache), so a removed
+    member or a rejected image stops showing at once; while access holds, the
+    ETag (the content hash) makes that question a 304 without the bytes.
+    """
+    etag = quote_etag(etag) if etag else None
+    not_modified = get_conditional_response(request, etag=etag)
+    if not_modified is not None:
+        return _media_headers(not_modified, etag)
     response = FileResponse(
         field.open("rb"),
         content_type=content_type,
         as_attachment=as_attachment,
         filename=filename or field.name.rsplit("/", 1)[-1],
     )
-    # Content-addressed names never change, but the bytes are private.
-    response["Cache-Control"] = "private, max-age=86400"
+    return _media_headers(response, etag)
+
+
+def _media_headers(response, etag):
+    if etag:
+        response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = MEDIA_CSP
     return response

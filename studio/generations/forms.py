@@ -1,9 +1,13 @@
+import re
+import uuid
+
 from django import forms
 from django.conf import settings
+from django.core.files.base import ContentFile
 
 from studio.forms import PlainLabels
 
-from .images import InvalidImage, inspect_image
+from .images import InvalidImage, inspect_image, strip_metadata
 from .models import Generation, Reference
 
 MAX_REFERENCES = 4
@@ -37,13 +41,24 @@ class MultipleImageField(forms.FileField):
             except InvalidImage as exc:
                 errors.append(forms.ValidationError(f"“{upload.name}” {exc}"))
             else:
-                checked.append((upload, info))
+                # Stored and sent to VideoGen without EXIF/GPS/XMP, upright.
+                data, info = strip_metadata(upload, info)
+                checked.append((ContentFile(data, name=upload.name), info))
         if errors:
             raise forms.ValidationError(errors)
         return checked
 
 
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
 class GenerationForm(PlainLabels, forms.Form):
+    # One per rendered form: posting it twice (a double click, a replay) makes
+    # one generation. Anything but a key of ours is dropped, not refused.
+    idempotency_key = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput, initial=new_idempotency_key
+    )
     prompt = forms.CharField(
         label="Prompt",
         max_length=4000,
@@ -111,6 +126,10 @@ class GenerationForm(PlainLabels, forms.Form):
                 f"Use at most {MAX_REFERENCES} reference images in all (you have {count}).",
             )
         return cleaned
+
+    def clean_idempotency_key(self):
+        key = self.cleaned_data["idempotency_key"]
+        return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else None
 
     def clean_prompt(self):
         prompt = self.cleaned_data["prompt"].strip()

@@ -84,6 +84,48 @@ def inspect_image(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> Imag
     return ImageInfo(width, height, content_type, digest.hexdigest(), size)
 
 
+# What a re-encoded image keeps of its source's info: how to draw it, nothing about
+# where, when or with what it was made (EXIF, GPS, XMP, comments are dropped).
+_KEPT_INFO = ("duration", "loop", "transparency", "background", "disposal")
+_SAVE_OPTIONS = {
+    "JPEG": {"quality": 95},
+    "PNG": {},
+    "WEBP": {"quality": 95},
+    "GIF": {},
+}
+
+
+def strip_metadata(fileobj: BinaryIO, info: ImageInfo) -> tuple[bytes, ImageInfo]:
+    """The image re-encoded without its metadata, turned upright first (EXIF
+    orientation applied), and its new ImageInfo (size, hash and bytes change).
+
+    Call after inspect_image: the limits are already checked. The colour
+    profile is kept, so colours stay as they were.
+    """
+    fileobj.seek(0)
+    with Image.open(fileobj) as source:
+        fmt = source.format
+        animated = getattr(source, "n_frames", 1) > 1
+        icc = source.info.get("icc_profile")
+        options = dict(_SAVE_OPTIONS[fmt])
+        if animated:  # every frame, as it was (animations carry no orientation)
+            image = source
+            options["save_all"] = True
+        else:
+            image = ImageOps.exif_transpose(source)
+        image.info = {k: v for k, v in source.info.items() if k in _KEPT_INFO}
+        if icc:
+            options["icc_profile"] = icc
+        out = io.BytesIO()
+        image.save(out, format=fmt, exif=b"", **options)
+        width, height = image.size
+    fileobj.seek(0)
+    data = out.getvalue()
+    cleaned = ImageInfo(width, height, info.content_type, hashlib.sha256(data).hexdigest(),
+                        len(data))
+    return data, cleaned
+
+
 def inspect_result(fileobj: BinaryIO, *, max_bytes: int, max_pixels: int) -> ImageInfo:
     """Like inspect_image, but a result may also be an SVG (from vectorize-image)."""
     fileobj.seek(0)

@@ -128,6 +128,9 @@ class Generation(models.Model):
         max_length=10, choices=WatermarkMode.choices, default="AUTO"
     )
     is_output_temporary = models.BooleanField(default=False)
+    # The key the form carried (one per rendered form): a second post of the same
+    # form, however close in time, finds this row instead of making another.
+    idempotency_key = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     # Where it is.
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -160,7 +163,12 @@ class Generation(models.Model):
             models.CheckConstraint(
                 condition=Q(num_results__gte=1) & Q(num_results__lte=100),
                 name="num_results_1_to_100",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["team", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="one_generation_per_form_post",
+            ),
         ]
 
     def __str__(self):
@@ -192,14 +200,25 @@ class Generation(models.Model):
         """Skeleton tiles shown while waiting: one per result, at most four."""
         return range(min(self.num_results, 4))
 
-    def move(self, to: str, **fields) -> bool:
+    def may_be_managed_by(self, membership) -> bool:
+        """A member owns what they made: only they, or an admin or owner, cancel,
+        resubmit or delete it."""
+        if membership is None or membership.team_id != self.team_id:
+            return False
+        return self.created_by_id == membership.user_id or membership.can_manage_members
+
+    def move(self, to: str, *, only_from=None, **fields) -> bool:
         """Move to status `to` if the current status allows it.
 
         One conditional UPDATE (`WHERE status IN <statuses that may move to
         it>`), so two workers cannot both make the same move. Returns whether
-        this call made it; on success the instance is refreshed.
+        this call made it; on success the instance is refreshed. `only_from`
+        narrows the allowed sources further (news of an execution may end an
+        active generation, never change a finished one).
         """
         sources = [s for s, targets in ALLOWED_MOVES.items() if to in targets]
+        if only_from is not None:
+            sources = [s for s in sources if s in only_from]
         now = timezone.now()
         if to in TERMINAL_STATUSES:
             fields.setdefault("finished_at", now)

@@ -32,7 +32,15 @@ from studio.videogen.types import EXPIRY_MARGIN_SECONDS
 
 from .images import EXTENSIONS, InvalidImage, inspect_result, make_thumbnail
 from .messages import execution_failure_message, submit_refusal_message, user_message
-from .models import Generation, Reference, Result, Status, Tool
+from .models import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    Generation,
+    Reference,
+    Result,
+    Status,
+    Tool,
+)
 
 log = logging.getLogger(__name__)
 
@@ -259,12 +267,25 @@ def check(generation_id: int) -> float | None:
 
 def apply_execution(generation: Generation, execution) -> bool:
     """Move the generation to match VideoGen's word on its execution (from a GET
-    or a webhook). Returns True once the execution has ended."""
+    or a webhook). Returns True once the execution has ended.
+
+    A finished generation never moves because of it: a late or reordered
+    event (a `failed` delivered after the `succeeded`) is logged and ignored.
+    Every move is conditional on an active status, so a finish that lands
+    between the read and the write is not undone either.
+    """
+    if generation.status in TERMINAL_STATUSES:
+        if execution.status != generation.status:
+            log.info(
+                "generation %s is %s; ignored VideoGen's late word that execution %s is %s",
+                generation.pk, generation.status, execution.id, execution.status,
+            )
+        return True
     if execution.status == "succeeded":
         # The results arrive hydrated: ingest downloads from these URLs, no more calls.
         sources = result_sources(execution)
         with transaction.atomic():
-            if generation.move(Status.SUCCEEDED, progress=100):
+            if generation.move(Status.SUCCEEDED, only_from=ACTIVE_STATUSES, progress=100):
                 from .tasks import ingest_results
 
                 transaction.on_commit(lambda: ingest_results.delay(generation.pk, sources))
@@ -273,6 +294,7 @@ def apply_execution(generation: Generation, execution) -> bool:
         error = execution.error
         generation.move(
             Status.FAILED,
+            only_from=ACTIVE_STATUSES,
             error_code=(error.code if error else None) or "",
             error_message=execution_failure_message(
                 error.code if error else None, error.message if error else None
@@ -280,12 +302,12 @@ def apply_execution(generation: Generation, execution) -> bool:
         )
         return True
     if execution.status == "cancelled":
-        generation.move(Status.CANCELLED)
+        generation.move(Status.CANCELLED, only_from=ACTIVE_STATUSES)
         return True
     if execution.status == "running" and (
         generation.status != Status.RUNNING or execution.progress != generation.progress
     ):
-        generation.move(Status.RUNNING, progress=execution.progress or 0)
+        generation.move(Status.RUNNING, only_from=ACTIVE_STATUSES, progress=execution.progress or 0)
     return False
 
 

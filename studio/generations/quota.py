@@ -6,8 +6,11 @@ failed or cancelled without ever reaching VideoGen (no remote execution id),
 so a refusal before the POST gives its images back with no bookkeeping, and
 no crash can leak a reservation.
 
+A member may also have a monthly limit of their own (Membership), checked
+in the same reservation.
+
 Atomicity: the check runs inside the transaction that saves the generation,
-after locking the team's policy row (SELECT ... FOR UPDATE on PostgreSQL). On
+after locking the team's row (SELECT ... FOR UPDATE on PostgreSQL). On
 SQLite, Studio opens every transaction with BEGIN IMMEDIATE, which already
 lets one writer in at a time. Either way, two submitters cannot both see the
 same images left.
@@ -22,7 +25,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from studio.teams.models import TeamPolicy
+from studio.teams.models import Membership, Team, TeamPolicy
 
 from .models import Generation, Status
 
@@ -44,7 +47,8 @@ class Month:
             year, month = (int(part) for part in value.split("-"))
         except (ValueError, AttributeError):
             return None
-        return cls(year, month) if 1 <= month <= 12 and 2000 <= year <= 9999 else None
+        # Up to 9998: a month's end is the next month's start, which must exist.
+        return cls(year, month) if 1 <= month <= 12 and 2000 <= year <= 9998 else None
 
     @property
     def start(self) -> datetime:
@@ -78,12 +82,15 @@ def counts_against_quota() -> Q:
     return ~never_submitted
 
 
-def images_used(*, team_id: int, month: Month) -> int:
+def images_used(*, team_id: int, month: Month, user_id: int | None = None) -> int:
+    """Images counted this month for the team, or for one member of it."""
+    generations = Generation.objects.filter(
+        team_id=team_id, created_at__gte=month.start, created_at__lt=month.end
+    )
+    if user_id is not None:
+        generations = generations.filter(created_by_id=user_id)
     return (
-        Generation.objects.filter(
-            team_id=team_id, created_at__gte=month.start, created_at__lt=month.end
-        )
-        .filter(counts_against_quota())
+        generations.filter(counts_against_quota())
         .aggregate(total=Sum("num_results"))["total"]
         or 0
     )
@@ -109,23 +116,65 @@ class QuotaExceeded(ValueError):
         )
 
 
-def reserve_images(*, team_id: int, images: int) -> None:
-    """Check that `images` more fit this month's quota, holding the policy lock.
+class MemberLimitExceeded(QuotaExceeded):
+    """A request for more images than this member has left of their own monthly limit."""
 
-    Call inside the transaction that saves the generation: the saved row is
-    the reservation, and the lock is held until that transaction ends.
+    def __init__(self, *, needed: int, left: int, quota: int, renews: date):
+        ValueError.__init__(self)
+        self.needed, self.left, self.quota, self.renews = needed, left, quota, renews
+        images = "image" if needed == 1 else "images"
+        if left:
+            what = f"only {left} of your {quota} this month {'is' if left == 1 else 'are'}"
+        else:
+            what = f"none of your {quota} this month are"
+        self.args = (
+            f"This needs {needed} {images} but {what} left (a limit set by the team's "
+            f"admins). It renews on {renews.day} {renews:%B}.",
+        )
+
+
+def lock_team_spending(team_id: int) -> None:
+    """Take the team's row lock: one spender of the team at a time, until commit.
+
+    On PostgreSQL a SELECT ... FOR UPDATE; on SQLite every transaction already
+    begins IMMEDIATE, one writer at a time, and this is a plain read.
     """
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("reserve_images must run inside the transaction that saves the work")
-    policy = TeamPolicy.objects.select_for_update().filter(team_id=team_id).first()
-    if policy is None or policy.monthly_image_quota is None:
-        return
+        raise RuntimeError("spending must be checked inside the transaction that saves the work")
+    list(Team.objects.select_for_update().filter(pk=team_id).values_list("pk", flat=True))
+
+
+def reserve_images(*, team_id: int, images: int, user_id: int | None = None) -> None:
+    """Check that `images` more fit this month's team quota and, for `user_id`,
+    their own monthly limit; both under the team's lock.
+
+    Call inside the transaction that saves the generation: the saved row is
+    the reservation, and the lock is held until that transaction ends, so
+    racing submits are counted one after the other and never overdraw either.
+    """
+    lock_team_spending(team_id)
     month = Month.current()
-    left = max(policy.monthly_image_quota - images_used(team_id=team_id, month=month), 0)
-    if images > left:
-        raise QuotaExceeded(
-            needed=images,
-            left=left,
-            quota=policy.monthly_image_quota,
-            renews=month.next.first_day,
-        )
+    policy = TeamPolicy.objects.filter(team_id=team_id).first()
+    if policy is not None and policy.monthly_image_quota is not None:
+        left = max(policy.monthly_image_quota - images_used(team_id=team_id, month=month), 0)
+        if images > left:
+            raise QuotaExceeded(
+                needed=images,
+                left=left,
+                quota=policy.monthly_image_quota,
+                renews=month.next.first_day,
+            )
+    if user_id is None:
+        return
+    limit = (
+        Membership.objects.filter(team_id=team_id, user_id=user_id)
+        .values_list("monthly_image_limit", flat=True)
+        .first()
+    )
+    if limit is not None:
+        used = images_used(team_id=team_id, month=month, user_id=user_id)
+        if images > max(limit - used, 0):
+            raise MemberLimitExceeded(
+                needed=images, left=max(limit - used, 0), quota=limit,
+                renews=month.next.first_day,
+            )

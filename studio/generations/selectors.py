@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from .models import Generation, Result, Status
 from .visibility import may_see_result, sees_unapproved, team_policy, visible_results
 
+MAX_ID = 2**63 - 1  # a BigAutoField's largest value
 # Beyond this many changed cards, a client is told to reload instead.
 MAX_CHANGES_PER_UPDATE = 200
 
@@ -77,9 +78,11 @@ def results_for_download(*, team, ids: list[int], membership) -> list[Result]:
     tells whether another team's id exists.
     """
     policy = team_policy(team)
+    # An id no BigAutoField can hold names nothing, and SQLite would refuse to compare it.
+    storable = [pk for pk in ids if 0 < pk <= MAX_ID]
     found = {
         r.pk: r
-        for r in Result.objects.filter(team=team, pk__in=ids)
+        for r in Result.objects.filter(team=team, pk__in=storable)
         .exclude(sha256="")
         .select_related("generation", "generation__created_by")
         if may_see_result(result=r, membership=membership, policy=policy)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -19,7 +20,7 @@ from studio.videogen.types import Execution
 from . import pipeline
 from .images import EXTENSIONS, ImageInfo
 from .models import Generation, Reference, Result, Status, Tool
-from .quota import reserve_images
+from .quota import lock_team_spending, reserve_images
 
 Action = AuditEntry.Action
 Via = AuditEntry.Via
@@ -59,34 +60,61 @@ def generation_create(
     num_results: int = 1,
     watermark_mode: str = "AUTO",
     is_output_temporary: bool = False,
+    idempotency_key: str | None = None,
 ) -> Generation:
-    """A new generate-image request: stored as queued, submitted by a worker."""
-    with transaction.atomic():
-        # Quota first, so a refused request stores no reference image (_queue checks again).
-        reserve_images(team_id=team.pk, images=num_results)
-        rows = [*reference_rows]
-        rows += [reference_get_or_create(team=team, upload=f, info=i) for f, i in references]
-        return _queue(
-            Generation(
-                team=team,
-                created_by=user,
-                prompt=prompt,
-                aspect_ratio=aspect_ratio,
-                num_results=num_results,
-                watermark_mode=watermark_mode,
-                is_output_temporary=is_output_temporary,
-            ),
-            references=rows,
-        )
+    """A new generate-image request: stored as queued, submitted by a worker.
+
+    With an `idempotency_key` (the form's), a second call with the same key
+    (a double click, a replayed post) returns the first call's generation and
+    spends nothing: the key is looked up under the team's spending lock, and
+    the database refuses a second row with it anyway.
+    """
+    try:
+        with transaction.atomic():
+            lock_team_spending(team.pk)
+            if idempotency_key:
+                existing = Generation.objects.filter(
+                    team=team, idempotency_key=idempotency_key
+                ).first()
+                if existing is not None:
+                    existing.replayed = True  # for the view: nothing new was made
+                    return existing
+            # Quota first, so a refused request stores no reference image (_queue checks again).
+            reserve_images(team_id=team.pk, user_id=user.pk, images=num_results)
+            rows = [*reference_rows]
+            rows += [reference_get_or_create(team=team, upload=f, info=i) for f, i in references]
+            return _queue(
+                Generation(
+                    team=team,
+                    created_by=user,
+                    prompt=prompt,
+                    aspect_ratio=aspect_ratio,
+                    num_results=num_results,
+                    watermark_mode=watermark_mode,
+                    is_output_temporary=is_output_temporary,
+                    idempotency_key=idempotency_key or "",
+                ),
+                references=rows,
+            )
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # Only if a writer got past the lock (it cannot on either database): theirs stands.
+        existing = Generation.objects.get(team=team, idempotency_key=idempotency_key)
+        existing.replayed = True
+        return existing
 
 
 def _queue(generation: Generation, *, references: list[Reference] = ()) -> Generation:
     """Save a new generation as a visible change and submit it once committed."""
     from .tasks import submit_generation
 
-    # The monthly quota (quota.py): raises QuotaExceeded, a ValueError, when
-    # these images do not fit; the saved row is the reservation.
-    reserve_images(team_id=generation.team_id, images=generation.num_results)
+    # The monthly quota and the member's limit (quota.py): raises QuotaExceeded,
+    # a ValueError, when these images do not fit; the saved row is the reservation.
+    reserve_images(
+        team_id=generation.team_id, user_id=generation.created_by_id,
+        images=generation.num_results,
+    )
     generation.save()
     if references:
         generation.references.set(references)
@@ -97,11 +125,26 @@ def _queue(generation: Generation, *, references: list[Reference] = ()) -> Gener
     return generation
 
 
-def generation_cancel(*, generation: Generation) -> bool:
+class NotYours(PermissionDenied):
+    """Someone else's generation, and the person is not an admin or owner."""
+
+
+def _require_manager(generation: Generation, membership, doing: str) -> None:
+    if not generation.may_be_managed_by(membership):
+        raise NotYours(f"Only whoever made this generation, or an admin, can {doing} it.")
+
+
+def generation_cancel(*, generation: Generation, membership) -> bool:
     """Cancel locally at once; cancel the remote execution too if there is one.
 
     Returns False when the generation had already finished (nothing changes).
+    Raises NotYours for someone else's generation, unless an admin asks.
     """
+    _require_manager(generation, membership, "cancel")
+    return _cancel(generation)
+
+
+def _cancel(generation: Generation) -> bool:
     from .tasks import cancel_execution
 
     with transaction.atomic():
@@ -112,11 +155,18 @@ def generation_cancel(*, generation: Generation) -> bool:
     return True
 
 
-def generation_resubmit(*, generation: Generation, user) -> Generation:
-    """Start a new generation with another one's settings (Retry, Submit again)."""
+def generation_resubmit(
+    *, generation: Generation, membership, idempotency_key: str | None = None
+) -> Generation:
+    """Start a new generation with another one's settings (Retry, Submit again).
+
+    The creator's or an admin's to do; the new one is the resubmitter's own.
+    """
+    _require_manager(generation, membership, "resubmit")
     return generation_create(
+        idempotency_key=idempotency_key,
         team=generation.team,
-        user=user,
+        user=membership.user,
         prompt=generation.prompt,
         reference_rows=list(generation.references.all()),
         aspect_ratio=generation.aspect_ratio,
@@ -208,7 +258,7 @@ def generations_cancel(*, generations: Iterable[Generation], actor, via: str = V
     for generation in generations:
         with transaction.atomic():
             before = generation.status
-            if not generation_cancel(generation=generation):
+            if not _cancel(generation):  # staff, in the Django admin
                 continue
             audit_record(
                 team=generation.team_id,

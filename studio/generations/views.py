@@ -1,6 +1,11 @@
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -51,6 +56,7 @@ def generation_create(request):
             num_results=data["num_results"],
             watermark_mode=data["watermark_mode"],
             is_output_temporary=data["is_output_temporary"],
+            idempotency_key=data["idempotency_key"],
         )
     except QuotaExceeded as exc:
         # Nothing was saved. Beside "Number of results" while fewer would fit.
@@ -62,7 +68,9 @@ def generation_create(request):
         return redirect("studio")
     # A fresh form that keeps the settings, so the next try is one edit away,
     # and a poller that fetches the new card at once (and restarts polling).
-    kept = {k: v for k, v in data.items() if k not in ("references", "reference_ids")}
+    # A new key too: the next post is another request, not this one again.
+    dropped = ("references", "reference_ids", "idempotency_key")
+    kept = {k: v for k, v in data.items() if k not in dropped}
     return render(request, f"{PAGE}#created", {"form": GenerationForm(initial=kept)})
 
 
@@ -90,7 +98,11 @@ def generation_remix(request, pk: int):
 def generation_cancel(request, pk: int):
     _require_generate_permission(request)
     generation = selectors.generation_for_team(team=request.team, pk=pk)
-    if not services.generation_cancel(generation=generation):
+    try:
+        cancelled = services.generation_cancel(generation=generation, membership=request.membership)
+    except services.NotYours as exc:
+        return _forbidden(request, str(exc))
+    if not cancelled:
         generation.refresh_from_db()
         status = generation.get_status_display().lower()
         message = f"This generation has already finished ({status}); there is nothing to cancel."
@@ -110,9 +122,18 @@ def generation_resubmit(request, pk: int):
     _require_generate_permission(request)
     original = selectors.generation_for_team(team=request.team, pk=pk)
     try:
-        services.generation_resubmit(generation=original, user=request.user)
+        again = services.generation_resubmit(
+            generation=original,
+            membership=request.membership,
+            # One new generation per failed one, however often the button is pressed.
+            idempotency_key=f"resubmit-{original.pk}",
+        )
+    except services.NotYours as exc:
+        return _forbidden(request, str(exc))
     except QuotaExceeded as exc:
         return _refused(request, str(exc))
+    if getattr(again, "replayed", False):
+        return _refused(request, "This generation was already submitted again.")
     return _started(request, "Submitted again.")
 
 
@@ -262,6 +283,14 @@ def _started(request, message: str):
         return redirect("studio")
     response = render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
     return trigger_client_event(response, "studio:done", {"message": message})
+
+
+def _forbidden(request, message: str):
+    """403; htmx does not swap it, but shows the message as a toast (HX-Trigger)."""
+    response = HttpResponseForbidden(message)
+    if request.htmx:
+        trigger_client_event(response, "studio:error", {"message": message})
+    return response
 
 
 def _refused(request, message: str):

@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import BadRequest
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -34,3 +36,10 @@ def _check_broker() -> str:
         return "ok"
     except Exception as exc:
         return f"error: {type(exc).__name__}"
+
+
+def bad_request(request, exception):
+    """400 as a page that says what was wrong: Studio's own BadRequest messages are
+    written for people; anything else (Django's SuspiciousOperation) stays generic."""
+    message = str(exception) if type(exception) is BadRequest else ""
+    return render(request, "400.html", {"message": message}, status=400)

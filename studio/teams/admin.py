@@ -13,13 +13,13 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
-    fields = ["user", "role", "created_at"]
+    fields = ["user", "role", "monthly_image_limit", "created_at"]
     readonly_fields = ["created_at"]
 
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "team", "role", "created_at"]
+    list_display = ["user", "team", "role", "monthly_image_limit", "created_at"]
     list_filter = ["role", ("team", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__email", "team__name"]
     list_select_related = ["user", "team"]

@@ -50,3 +50,12 @@ class InvitationForm(PlainLabels, forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class ImageLimitForm(forms.Form):
+    monthly_image_limit = forms.IntegerField(
+        min_value=0,
+        max_value=1_000_000,
+        required=False,
+        error_messages={"min_value": "A limit is 0 images or more."},
+    )

@@ -65,6 +65,14 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    # Set by an admin beside the team's quota; checked with it when work is saved.
+    monthly_image_limit = models.PositiveIntegerField(
+        "monthly image limit",
+        null=True,
+        blank=True,
+        help_text="Images this member may request per calendar month. Empty: no limit of "
+        "their own (the team's quota still applies).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TeamScopedQuerySet.as_manager()

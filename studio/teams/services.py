@@ -199,6 +199,32 @@ def membership_change_role(*, actor: Membership, membership: Membership, role: s
 
 
 @transaction.atomic
+def membership_set_image_limit(
+    *, actor: Membership, membership: Membership, limit: int | None
+) -> Membership:
+    """A member's own monthly image limit, beside the team's quota (None: none of their own)."""
+    _lock_team(actor.team_id)
+    actor, membership = _fresh(actor), _fresh(membership)
+    if not actor.can_manage(membership):
+        raise PermissionDenied("You cannot set this person's image limit.")
+    if limit is not None and limit < 0:
+        raise TeamRuleError("A limit is a number of images, 0 or more.")
+    before = membership.monthly_image_limit
+    if before == limit:
+        return membership
+    membership.monthly_image_limit = limit
+    membership.save(update_fields=["monthly_image_limit"])
+    _record(
+        action="member.limit",
+        actor=actor.user,
+        membership=membership,
+        before={"monthly_image_limit": before},
+        after={"monthly_image_limit": limit},
+    )
+    return membership
+
+
+@transaction.atomic
 def membership_remove(*, actor: Membership, membership: Membership) -> None:
     _lock_team(actor.team_id)
     actor, membership = _fresh(actor), _fresh(membership)

@@ -14,6 +14,7 @@ urlpatterns = [
         "team/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"
     ),
     path("team/members/<int:pk>/role/", views.member_role, name="member_role"),
+    path("team/members/<int:pk>/limit/", views.member_limit, name="member_limit"),
     path("team/members/<int:pk>/remove/", views.member_remove, name="member_remove"),
     path("team/members/<int:pk>/transfer/", views.member_transfer, name="member_transfer"),
     path("invitations/<slug:token>/", views.invitation_detail, name="invitation_detail"),

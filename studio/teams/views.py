@@ -7,7 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
-from .forms import InvitationForm, RoleForm, TeamForm
+from .forms import ImageLimitForm, InvitationForm, RoleForm, TeamForm
 from .middleware import SESSION_KEY
 from .models import ROLE_HELP, Role
 from .services import TeamRuleError
@@ -129,6 +129,24 @@ def member_role(request, pk: int):
     try:
         services.membership_change_role(
             actor=actor, membership=member, role=form.cleaned_data["role"]
+        )
+    except TeamRuleError as exc:
+        return _members(request, error=(pk, str(exc)))
+    return _members(request)
+
+
+@require_POST
+def member_limit(request, pk: int):
+    """An admin sets a member's monthly image limit (empty: none of their own)."""
+    actor = _membership(request)
+    member = selectors.membership_for_team(team=request.team, pk=pk)
+    form = ImageLimitForm(request.POST)
+    if not form.is_valid():
+        message = "Give a number of images, 0 or more, or leave it empty."
+        return _members(request, error=(pk, message))
+    try:
+        services.membership_set_image_limit(
+            actor=actor, membership=member, limit=form.cleaned_data["monthly_image_limit"]
         )
     except TeamRuleError as exc:
         return _members(request, error=(pk, str(exc)))

@@ -164,6 +164,10 @@ def test_logout_is_a_post_and_signs_out(client_in):
 PUBLIC = {
     "signup",
     "login",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
     "healthz",
     "webhook_receive",
     "invitation_detail",

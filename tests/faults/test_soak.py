@@ -34,7 +34,7 @@ def test_many_generations_each_end_once_with_their_results(
         for n in range(GENERATIONS)
     ]
     for generation in generations[::8]:  # cancel some while they are in flight
-        generation_cancel(generation=generation)
+        generation_cancel(generation=generation, membership=user.memberships.get())
 
     wait_for(lambda: _settled(team), timeout=120, interval=0.5, message="generations stuck")
 

@@ -71,7 +71,7 @@ def test_member_gets_the_original(client_in, stored):
     assert response["Content-Type"] == "image/png"
     assert body(response) == original
     assert response["Content-Disposition"].startswith("inline")
-    assert response["Cache-Control"] == "private, max-age=86400"
+    assert response["Cache-Control"] == "private, no-cache"  # revalidated: issue 14
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
@@ -169,7 +169,7 @@ def test_member_gets_a_reference(client_in, team):
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert body(response) == data
-    assert response["Cache-Control"] == "private, max-age=86400"
+    assert response["Cache-Control"] == "private, no-cache"  # revalidated: issue 14
     assert response["X-Content-Type-Options"] == "nosniff"
 
 

@@ -81,6 +81,7 @@ ID_URLS = {
     "team_switch": ("post", {"pk": "team"}, {}),
     "invitation_revoke": ("post", {"pk": "invitation"}, {}),
     "member_role": ("post", {"pk": "membership"}, {"role": "viewer"}),
+    "member_limit": ("post", {"pk": "membership"}, {"monthly_image_limit": "1"}),
     "member_remove": ("post", {"pk": "membership"}, {}),
     "member_transfer": ("post", {"pk": "membership"}, {}),
     # review

@@ -142,7 +142,8 @@ ALLOWED = {
     "download a zip": EVERYONE,
     "keep a favourite": EVERYONE,
     "generate": MAKERS,
-    "cancel a generation": MAKERS,
+    # Otto's generation: only its creator, or an admin, may cancel it (issue 14).
+    "cancel a generation": RUNNERS,
     "make a collection": MAKERS,
     "add to a collection": MAKERS,
     "take out of a collection": MAKERS,

@@ -12,6 +12,6 @@ def team_switcher(context):
     return {
         "request": request,
         "memberships": memberships_of_user(user=request.user),
-        "current": request.team,
+        "current": getattr(request, "team", None),  # unset on an error page before the middleware
         "csrf_token": context.get("csrf_token"),
     }
