@@ -5,15 +5,7 @@
 (function () {
   "use strict";
 
-  function toast(message, isError) {
-    var box = document.getElementById("toasts");
-    if (!box) return;
-    var item = document.createElement("div");
-    item.className = "toast" + (isError ? " toast--error" : "");
-    item.textContent = message;
-    box.append(item);
-    setTimeout(function () { item.remove(); }, isError ? 8000 : 4000);
-  }
+  var toast = function (m, e) { window.StudioUI.toast(m, e); };
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy-text]");

@@ -312,7 +312,7 @@ def result_media(request, pk: int, kind: str):
         field,
         content_type,
         as_attachment=request.GET.get("download") == "1",
-        filename=f"studio-{result.generation_id}-{result.position + 1}.{extension}",
+        filename=f"{result.download_name.rsplit('.', 1)[0]}.{extension}",  # from the prompt
     )
 
 

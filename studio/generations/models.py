@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import slugify
 
 from studio.teams.models import Team
 from studio.videogen import ASPECT_RATIOS
@@ -54,9 +55,25 @@ class Tool(models.TextChoices):
     VECTORIZE_IMAGE = "vectorize_image", "Vectorize"
 
 
+def ratio_number(aspect_ratio: str) -> str:
+    """ "16:9" -> "1.7778"."""
+    w, _, h = aspect_ratio.partition(":")
+    try:
+        return f"{int(w) / int(h):.4f}"
+    except (ValueError, ZeroDivisionError):
+        return "1"
+
+
 class GenerationQuerySet(models.QuerySet):
     def for_team(self, team):
         return self.filter(team=team)
+
+    def visible(self):
+        """Not in the Trash."""
+        return self.filter(deleted_at__isnull=True)
+
+    def in_trash(self):
+        return self.filter(deleted_at__isnull=False)
 
     def in_flight(self):
         """Work the gallery still waits for: active, or succeeded but not yet stored."""
@@ -116,6 +133,11 @@ class Generation(models.Model):
         on_delete=models.SET_NULL,
         related_name="derived_generations",
     )
+    # The generation whose card an edit (upscale, cut-out, vector, variations)
+    # stacks under: the first one of its lineage. Null for a generation of its own.
+    stack_root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="stacked_edits"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations"
     )
@@ -145,6 +167,11 @@ class Generation(models.Model):
     # Team.change_seq at this row's creation and its latest change (see Team).
     created_seq = models.BigIntegerField(default=0)
     seq = models.BigIntegerField(default=0)
+    # In the Trash since then (restorable for STUDIO_TRASH_DAYS, then purged).
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = GenerationQuerySet.as_manager()
 
@@ -181,6 +208,20 @@ class Generation(models.Model):
     @property
     def is_derived(self) -> bool:
         return self.tool != Tool.GENERATE_IMAGE
+
+    @property
+    def edit_label(self) -> str:
+        """What this edit is, for the badge under its source: "Upscale", "Variations"."""
+        return "Variations" if self.tool == Tool.GENERATE_IMAGE else self.get_tool_display()
+
+    @property
+    def is_saving(self) -> bool:
+        """VideoGen has finished; the images are still being stored."""
+        return self.status == Status.SUCCEEDED and self.ingested_at is None
+
+    @property
+    def aspect(self) -> str:
+        return ratio_number(self.aspect_ratio)
 
     @property
     def placeholder_slots(self) -> range:
@@ -221,6 +262,19 @@ class Generation(models.Model):
         Generation.objects.filter(pk=self.pk).update(seq=seq)
 
 
+class VisibleResultManager(models.Manager):
+    """Results outside the Trash: neither the image nor its generation deleted.
+
+    The default manager, so a deleted image drops out of every read at once
+    (cards, gallery, search, share links, zips, media); the Trash, the purge
+    and the pipeline use `Result.all_objects`."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(
+            deleted_at__isnull=True, generation__deleted_at__isnull=True
+        )
+
+
 class Result(models.Model):
     class ReviewState(models.TextChoices):
         PENDING = "pending", "Awaiting review"
@@ -243,6 +297,13 @@ class Result(models.Model):
     )
     review_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = VisibleResultManager()
+    all_objects = models.Manager()  # noqa: DJ012 (a second manager, not a field)
 
     class Meta:
         ordering = ["generation", "position"]
@@ -262,6 +323,24 @@ class Result(models.Model):
     @property
     def is_stored(self) -> bool:
         return bool(self.image) and bool(self.sha256)
+
+    @property
+    def download_name(self) -> str:
+        """A file name from the prompt: lighthouse-on-a-cliff-2.png."""
+        stem = slugify(self.generation.prompt)[:60].rstrip("-") or "studio-image"
+        extension = self.image.name.rsplit(".", 1)[-1] if "." in self.image.name else "png"
+        return f"{stem}-{self.position + 1}.{extension}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None or self.generation.deleted_at is not None
+
+    @property
+    def aspect(self) -> str:
+        """width/height as a CSS number for the tile's box (set from JS: no inline styles)."""
+        if self.width and self.height:
+            return f"{self.width / self.height:.4f}"
+        return ratio_number(self.generation.aspect_ratio)
 
     @property
     def is_vector(self) -> bool:

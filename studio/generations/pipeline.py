@@ -284,13 +284,13 @@ def ingest_gave_up(generation_id: int, exc: VideoGenError) -> None:
 def _result_row(generation: Generation, position: int, file_id: str) -> Result:
     try:
         with transaction.atomic():
-            result, _ = Result.objects.get_or_create(
+            result, _ = Result.all_objects.get_or_create(
                 generation=generation,
                 position=position,
                 defaults={"team_id": generation.team_id, "remote_file_id": file_id},
             )
     except IntegrityError:  # a second ingest created it first
-        result = Result.objects.get(generation=generation, position=position)
+        result = Result.all_objects.get(generation=generation, position=position)
     return result
 
 
@@ -314,7 +314,7 @@ def _store_original(client, result: Result) -> None:
         name = _result_path(result, "results", info.sha256, extension)
         if not default_storage.exists(name):
             name = default_storage.save(name, File(tmp))
-    Result.objects.filter(pk=result.pk).update(
+    Result.all_objects.filter(pk=result.pk).update(
         image=name,
         content_type=info.content_type,
         width=info.width,
@@ -327,7 +327,7 @@ def _store_original(client, result: Result) -> None:
 
 def _store_thumbnail(result: Result) -> None:
     if result.is_vector:  # an SVG is drawn sharp at any size: it is its own thumbnail
-        Result.objects.filter(pk=result.pk).update(thumbnail=result.image.name)
+        Result.all_objects.filter(pk=result.pk).update(thumbnail=result.image.name)
         result.thumbnail.name = result.image.name
         return
     with result.image.open("rb") as original:
@@ -335,7 +335,7 @@ def _store_thumbnail(result: Result) -> None:
     name = _result_path(result, "thumbnails", result.sha256, "webp")
     if not default_storage.exists(name):
         name = default_storage.save(name, ContentFile(data))
-    Result.objects.filter(pk=result.pk).update(thumbnail=name)
+    Result.all_objects.filter(pk=result.pk).update(thumbnail=name)
     result.thumbnail.name = name
 
 

@@ -1,6 +1,6 @@
 """Reads of generations, always scoped to one team."""
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -13,28 +13,76 @@ MAX_CHANGES_PER_UPDATE = 200
 
 
 def _with_results(queryset):
+    """Cards: each with its visible results, and the edits stacked under it."""
+    edits = (
+        Generation.objects.visible()
+        .select_related("created_by", "source_result")
+        .prefetch_related(Prefetch("results", queryset=Result.objects.order_by("position")))
+        .order_by("created_at", "pk")
+    )
     return queryset.select_related("created_by").prefetch_related(
-        Prefetch("results", queryset=Result.objects.order_by("position")), "references"
+        Prefetch("results", queryset=Result.objects.order_by("position")),
+        "references",
+        Prefetch("stacked_edits", queryset=edits),
     )
 
 
 def generation_for_team(*, team, pk: int) -> Generation:
-    """Another team's generation is a 404, never a 403: its existence is not told."""
-    return get_object_or_404(Generation.objects.for_team(team), pk=pk)
+    """Another team's generation is a 404, never a 403: its existence is not told.
+    So is one in the Trash."""
+    return get_object_or_404(Generation.objects.for_team(team).visible(), pk=pk)
 
 
 def gallery_generations(*, team, limit: int) -> list[Generation]:
-    return list(_with_results(Generation.objects.for_team(team))[:limit])
+    """The studio's cards: generations of their own; edits come stacked inside."""
+    cards = Generation.objects.for_team(team).visible().filter(stack_root__isnull=True)
+    return list(_with_results(cards)[:limit])
 
 
 def generations_changed_since(*, team, cursor: int) -> list[Generation] | None:
-    """Generations changed after `cursor`, newest first; None when too many to send."""
+    """The cards changed after `cursor`, newest first; None when too many to send.
+
+    A changed edit changes the card it stacks under; a card moved to the
+    Trash is sent too, so that open pages drop it."""
     changed = list(
-        _with_results(Generation.objects.for_team(team).filter(seq__gt=cursor))[
-            : MAX_CHANGES_PER_UPDATE + 1
-        ]
+        Generation.objects.for_team(team)
+        .filter(seq__gt=cursor)
+        .values_list("pk", "stack_root_id")[: MAX_CHANGES_PER_UPDATE + 1]
     )
-    return None if len(changed) > MAX_CHANGES_PER_UPDATE else changed
+    if len(changed) > MAX_CHANGES_PER_UPDATE:
+        return None
+    ids = {root or pk for pk, root in changed}
+    return list(_with_results(Generation.objects.for_team(team).filter(pk__in=ids)))
+
+
+def trashed_generation_for_team(*, team, pk: int) -> Generation:
+    return get_object_or_404(Generation.objects.for_team(team).in_trash(), pk=pk)
+
+
+def trashed_result_for_team(*, team, pk: int) -> Result:
+    return get_object_or_404(
+        Result.all_objects.filter(team=team, deleted_at__isnull=False).select_related("generation"),
+        pk=pk,
+    )
+
+
+def trash(*, team) -> dict:
+    """What is in the team's Trash, newest deletion first."""
+    generations = list(
+        Generation.objects.for_team(team)
+        .in_trash()
+        .select_related("created_by", "deleted_by")
+        .prefetch_related(Prefetch("results", queryset=Result.all_objects.order_by("position")))
+        .order_by("-deleted_at")[:200]
+    )
+    results = list(
+        Result.all_objects.filter(
+            team=team, deleted_at__isnull=False, generation__deleted_at__isnull=True
+        )
+        .select_related("generation", "generation__created_by", "deleted_by")
+        .order_by("-deleted_at")[:200]
+    )
+    return {"generations": generations, "results": results}
 
 
 def result_for_team(*, team, pk: int, membership) -> Result:
@@ -68,3 +116,13 @@ def results_for_download(*, team, ids: list[int], membership) -> list[Result]:
     if set(wanted) - set(found):
         raise Http404("No such image.")
     return [found[pk] for pk in wanted]
+
+
+def trashed_thumbnail_for_team(*, team, pk: int) -> Result:
+    """A stored result in the Trash, itself or with its generation."""
+    return get_object_or_404(
+        Result.all_objects.filter(team=team)
+        .filter(Q(deleted_at__isnull=False) | Q(generation__deleted_at__isnull=False))
+        .exclude(thumbnail=""),
+        pk=pk,
+    )

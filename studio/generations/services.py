@@ -3,6 +3,10 @@ live in pipeline.py."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -48,8 +52,11 @@ def generation_create(
     num_results: int = 1,
     watermark_mode: str = "AUTO",
     is_output_temporary: bool = False,
+    source_result: Result | None = None,
 ) -> Generation:
-    """A new generate-image request: stored as queued, submitted by a worker."""
+    """A new generate-image request: stored as queued, submitted by a worker.
+
+    `source_result`: the image these are variations of (they stack under it)."""
     with transaction.atomic():
         # Quota first, so a refused request stores no reference image (_queue checks again).
         reserve_images(team_id=team.pk, images=num_results)
@@ -64,6 +71,8 @@ def generation_create(
                 num_results=num_results,
                 watermark_mode=watermark_mode,
                 is_output_temporary=is_output_temporary,
+                source_result=source_result,
+                stack_root_id=_stack_root_id(source_result),
             ),
             references=rows,
         )
@@ -158,7 +167,15 @@ def generation_variations(*, result: Result, user) -> Generation:
         num_results=source.num_results,
         watermark_mode=source.watermark_mode,
         is_output_temporary=source.is_output_temporary,
+        source_result=result,
     )
+
+
+def _stack_root_id(source_result: Result | None) -> int | None:
+    if source_result is None:
+        return None
+    source = source_result.generation
+    return source.stack_root_id or source.pk
 
 
 @transaction.atomic
@@ -177,6 +194,7 @@ def generation_derive(*, result: Result, tool: str, user) -> Generation:
             created_by=user,
             tool=tool,
             source_result=result,
+            stack_root_id=_stack_root_id(result),
             prompt=source.prompt,
             aspect_ratio=source.aspect_ratio,
             num_results=1,
@@ -184,3 +202,113 @@ def generation_derive(*, result: Result, tool: str, user) -> Generation:
             is_output_temporary=source.is_output_temporary,
         )
     )
+
+
+# --- Trash -------------------------------------------------------------------
+
+
+def may_delete(*, generation: Generation, membership) -> bool:
+    """The one rule for delete and restore: whoever made it, or an admin or owner."""
+    if membership is None or membership.team_id != generation.team_id:
+        return False
+    return generation.created_by_id == membership.user_id or membership.can_manage_members
+
+
+def _require_may_delete(generation: Generation, membership) -> None:
+    if not may_delete(generation=generation, membership=membership):
+        raise PermissionDenied("Only the person who made it, or an admin, can delete it.")
+
+
+def _show_change(generation: Generation) -> None:
+    """A visible change for every open page of the team: the card, and the
+    card an edit stacks under."""
+    generation.touch()
+    if generation.stack_root_id:
+        Generation(pk=generation.stack_root_id, team_id=generation.team_id).touch()
+
+
+@transaction.atomic
+def generation_delete(*, generation: Generation, membership, user) -> None:
+    """Into the Trash: gone from every view at once, restorable for STUDIO_TRASH_DAYS."""
+    _require_may_delete(generation, membership)
+    if generation.deleted_at is not None:
+        return
+    generation.deleted_at = timezone.now()
+    Generation.objects.filter(pk=generation.pk).update(
+        deleted_at=generation.deleted_at, deleted_by=user
+    )
+    _show_change(generation)
+    _audit(generation.team_id, user, "generation.delete", generation,
+           {"deleted": False}, {"deleted": True})
+
+
+@transaction.atomic
+def generation_restore(*, generation: Generation, membership, user) -> None:
+    _require_may_delete(generation, membership)
+    if generation.deleted_at is None:
+        return
+    Generation.objects.filter(pk=generation.pk).update(deleted_at=None, deleted_by=None)
+    _show_change(generation)
+    _audit(generation.team_id, user, "generation.restore", generation,
+           {"deleted": True}, {"deleted": False})
+
+
+@transaction.atomic
+def result_delete(*, result: Result, membership, user) -> None:
+    """One image into the Trash; its generation's card re-renders without it."""
+    _require_may_delete(result.generation, membership)
+    if result.deleted_at is not None:
+        return
+    Result.all_objects.filter(pk=result.pk).update(
+        deleted_at=timezone.now(), deleted_by=user
+    )
+    _show_change(result.generation)
+    _audit(result.team_id, user, "result.delete", result, {"deleted": False}, {"deleted": True})
+
+
+@transaction.atomic
+def result_restore(*, result: Result, membership, user) -> None:
+    _require_may_delete(result.generation, membership)
+    if result.deleted_at is None:
+        return
+    Result.all_objects.filter(pk=result.pk).update(deleted_at=None, deleted_by=None)
+    _show_change(result.generation)
+    _audit(result.team_id, user, "result.restore", result, {"deleted": True}, {"deleted": False})
+
+
+def trash_purge(*, now=None) -> int:
+    """Delete for good what has been in the Trash longer than STUDIO_TRASH_DAYS,
+    files included. Returns how many images went. Safe to run twice."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.STUDIO_TRASH_DAYS)
+    purged = 0
+    for generation in Generation.objects.filter(deleted_at__lt=cutoff).iterator():
+        with transaction.atomic():
+            results = list(Result.all_objects.filter(generation=generation))
+            _audit(generation.team_id, None, "generation.purge", generation,
+                   {"deleted": True}, {"purged": True, "images": len(results)})
+            files = [f for r in results for f in (r.image, r.thumbnail) if f]
+            Result.all_objects.filter(generation=generation).delete()
+            generation.delete()
+            transaction.on_commit(lambda files=files: _delete_files(files))
+        purged += len(results)
+    for result in Result.all_objects.filter(deleted_at__lt=cutoff).iterator():
+        with transaction.atomic():
+            _audit(result.team_id, None, "result.purge", result,
+                   {"deleted": True}, {"purged": True})
+            files = [f for f in (result.image, result.thumbnail) if f]
+            result.delete()
+            transaction.on_commit(lambda files=files: _delete_files(files))
+        purged += 1
+    return purged
+
+
+def _delete_files(files) -> None:
+    for field in files:
+        field.storage.delete(field.name)
+
+
+def _audit(team_id, actor, action, target, before, after) -> None:
+    from studio.review.services import audit_record  # until the audit app lands (arch)
+
+    audit_record(team_id=team_id, actor=actor, action=action, target=target,
+                 before=before, after=after)

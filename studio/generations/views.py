@@ -1,6 +1,7 @@
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -20,6 +21,7 @@ from .models import Generation, Tool
 
 PAGE = "generations/studio.html"
 RESULT_PAGE = "generations/result.html"
+TRASH_PAGE = "generations/trash.html"
 
 
 def _require_generate_permission(request) -> None:
@@ -161,6 +163,78 @@ def gallery_updates(request):
             "idle": idle,
         },
     )
+
+
+# --- delete and the Trash ----------------------------------------------------
+
+
+@require_POST
+def generation_delete(request, pk: int):
+    generation = selectors.generation_for_team(team=request.team, pk=pk)
+    services.generation_delete(
+        generation=generation, membership=request.membership, user=request.user
+    )
+    return _done(request, "Moved to the Trash. It can be restored from there for 30 days.")
+
+
+@require_POST
+def result_delete(request, pk: int):
+    result = selectors.result_for_team(team=request.team, pk=pk, membership=request.membership)
+    services.result_delete(
+        result=result, membership=request.membership, user=request.user
+    )
+    return _done(request, "Image moved to the Trash. It can be restored from there for 30 days.")
+
+
+@require_GET
+def trash(request):
+    if request.team is None:
+        raise PermissionDenied("You are not a member of any team.")
+    context = selectors.trash(team=request.team)
+    context["days"] = settings.STUDIO_TRASH_DAYS
+    return render(request, TRASH_PAGE, context)
+
+
+@require_GET
+def trash_media(request, pk: int):
+    """The thumbnail of an image in the Trash, for the team's members only."""
+    result = selectors.trashed_thumbnail_for_team(team=request.team, pk=pk)
+    response = FileResponse(
+        result.thumbnail.open("rb"), content_type=result.thumbnail_content_type
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+@require_POST
+def generation_restore(request, pk: int):
+    generation = selectors.trashed_generation_for_team(team=request.team, pk=pk)
+    services.generation_restore(
+        generation=generation, membership=request.membership, user=request.user
+    )
+    messages.success(request, "Restored: it is back in the studio and the gallery.")
+    return redirect("trash")
+
+
+@require_POST
+def result_restore(request, pk: int):
+    result = selectors.trashed_result_for_team(team=request.team, pk=pk)
+    services.result_restore(
+        result=result, membership=request.membership, user=request.user
+    )
+    messages.success(request, "Image restored: it is back in the studio and the gallery.")
+    return redirect("trash")
+
+
+def _done(request, message: str):
+    """After a change every open page learns of through its update poll."""
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect("studio")
+    response = render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
+    return trigger_client_event(response, "studio:done", {"message": message})
 
 
 # --- results ----------------------------------------------------------------
