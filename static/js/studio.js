@@ -198,3 +198,42 @@
   });
   document.body.addEventListener("htmx:afterSettle", updateSelection);
 })();
+
+// The settings in effect, as chips above Generate; "Temporary output" says what it means.
+(function () {
+  "use strict";
+  function chip(list, text, title) {
+    var item = document.createElement("li");
+    item.className = "settings-chip" + (title ? " settings-chip--note" : "");
+    item.textContent = text;
+    if (title) {
+      var note = document.createElement("span");
+      note.className = "settings-chip__note";
+      note.textContent = " — " + title;
+      item.append(note);
+    }
+    list.append(item);
+  }
+  function renderChips() {
+    var form = document.getElementById("generation-form");
+    var list = form && form.querySelector("[data-settings-chips]");
+    if (!list) return;
+    list.replaceChildren();
+    var ratio = form.elements.aspect_ratio, count = form.elements.num_results;
+    var watermark = form.elements.watermark_mode, temporary = form.elements.is_output_temporary;
+    if (ratio) chip(list, ratio.value);
+    if (count && count.value) chip(list, count.value + (count.value === "1" ? " image" : " images"));
+    if (watermark && watermark.selectedOptions[0]) chip(list, watermark.selectedOptions[0].textContent);
+    var refs = form.querySelectorAll("#reference-chips li").length +
+      (form.querySelector("input[type=file]") ? form.querySelector("input[type=file]").files.length : 0);
+    if (refs) chip(list, refs + (refs === 1 ? " reference" : " references"));
+    if (temporary && temporary.checked) chip(list, "Temporary output", "kept by VideoGen for 24 h, not searchable");
+  }
+  document.addEventListener("change", renderChips);
+  document.addEventListener("input", renderChips);
+  document.addEventListener("DOMContentLoaded", renderChips);
+  document.addEventListener("htmx:load", renderChips);
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-remove-chip]")) setTimeout(renderChips);
+  });
+})();

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
@@ -210,6 +212,14 @@ class Generation(models.Model):
         return self.tool != Tool.GENERATE_IMAGE
 
     @property
+    def failed_for_want_of_addon(self) -> bool:
+        """Refused because the account lacks the Production add-on: trying the
+        same settings again cannot work."""
+        return self.status == Status.FAILED and self.watermark_mode == "NONE" and (
+            self.error_code in ("production_addon_required", "forbidden")
+        )
+
+    @property
     def edit_label(self) -> str:
         """What this edit is, for the badge under its source: "Upscale", "Variations"."""
         return "Variations" if self.tool == Tool.GENERATE_IMAGE else self.get_tool_display()
@@ -350,3 +360,43 @@ class Result(models.Model):
     def thumbnail_content_type(self) -> str:
         # Vector results are their own thumbnail: browsers draw SVG at any size.
         return "image/svg+xml" if self.thumbnail.name.endswith(".svg") else "image/webp"
+
+
+class VideoGenAccount(models.Model):
+    """What Studio has learned about the account behind one API key.
+
+    Keyed by a fingerprint of the key (never the key itself). VideoGen does
+    not say up front whether an account has the Production add-on: Studio
+    learns it from its answers (a 403 on watermarkMode NONE, or a NONE that
+    succeeds), and staff can set it in the admin."""
+
+    key_fingerprint = models.CharField(max_length=64, unique=True)
+    # None: not known yet.
+    has_production_addon = models.BooleanField(null=True, blank=True)
+    learned_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "VideoGen account"
+
+    def __str__(self):
+        return f"VideoGen key {self.key_fingerprint[:12]}…"
+
+    @classmethod
+    def fingerprint(cls, api_key: str) -> str:
+        return hashlib.sha256(api_key.encode()).hexdigest()
+
+    @classmethod
+    def current(cls) -> VideoGenAccount:
+        """The account of the configured key (an unsaved one until something is learned)."""
+        fingerprint = cls.fingerprint(settings.VIDEOGEN_API_KEY or "")
+        return cls.objects.filter(key_fingerprint=fingerprint).first() or cls(
+            key_fingerprint=fingerprint
+        )
+
+    @classmethod
+    def learn_production_addon(cls, has_it: bool, note: str = "") -> None:
+        cls.objects.update_or_create(
+            key_fingerprint=cls.fingerprint(settings.VIDEOGEN_API_KEY or ""),
+            defaults={"has_production_addon": has_it, "learned_at": timezone.now(), "note": note},
+        )

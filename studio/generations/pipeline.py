@@ -22,6 +22,7 @@ from django.utils import timezone
 from studio.videogen import client_from_settings
 from studio.videogen.errors import (
     ApiConnectionError,
+    ForbiddenError,
     RateLimitedError,
     VideoGenError,
 )
@@ -29,7 +30,7 @@ from studio.webhooks.selectors import webhooks_enabled
 
 from .images import EXTENSIONS, InvalidImage, inspect_result, make_thumbnail
 from .messages import execution_failure_message, user_message
-from .models import Generation, Reference, Result, Status, Tool
+from .models import Generation, Reference, Result, Status, Tool, VideoGenAccount
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,9 @@ def _refused_before_post(generation: Generation, exc: VideoGenError) -> float | 
             generation.move(Status.QUEUED)
         retry_after = getattr(exc, "retry_after", None)
         return max(retry_after or 0, RETRY_SOON)
+    if isinstance(exc, ForbiddenError) and generation.watermark_mode == "NONE":
+        # The account lacks the Production add-on: the form stops offering NONE.
+        VideoGenAccount.learn_production_addon(False, note=f"403 on generation {generation.pk}")
     generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))
     return None
 
@@ -272,6 +276,8 @@ def ingest(generation_id: int) -> None:
         if not result.thumbnail:
             _store_thumbnail(result)
     generation.touch(ingested_at=timezone.now())
+    if generation.watermark_mode == "NONE" and not VideoGenAccount.current().has_production_addon:
+        VideoGenAccount.learn_production_addon(True, note=f"NONE worked: {generation}")
     log.info("generation %s: stored %d results", generation.pk, len(execution.results))
 
 

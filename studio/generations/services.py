@@ -204,6 +204,48 @@ def generation_derive(*, result: Result, tool: str, user) -> Generation:
     )
 
 
+def remix_settings(
+    *, generation: Generation, current, current_references, no_watermark_allowed: bool
+) -> tuple[dict, list[str]]:
+    """A past generation's settings merged into the form: its prompt and
+    settings, the form's references plus its own (at most 4), and what changed,
+    in words."""
+    references = list(current_references)
+    references += [r for r in generation.references.all() if r not in references]
+    initial = {
+        "prompt": generation.prompt,
+        "aspect_ratio": generation.aspect_ratio,
+        "num_results": generation.num_results,
+        "watermark_mode": generation.watermark_mode,
+        "is_output_temporary": generation.is_output_temporary,
+        "reference_ids": references[:4],
+    }
+    changes = []
+    if initial["watermark_mode"] == "NONE" and not no_watermark_allowed:
+        initial["watermark_mode"] = "AUTO"
+        changes.append("Watermark: automatic (this account lacks the Production add-on).")
+    labels = dict(Generation.WatermarkMode.choices)
+    shown = {
+        "prompt": ("Prompt", lambda v: f"“{v[:60]}”"),
+        "aspect_ratio": ("Aspect ratio", str),
+        "num_results": ("Number of results", str),
+        "watermark_mode": ("Watermark", lambda v: labels.get(v, v)),
+    }
+    for name, (label, say) in shown.items():
+        before = current.get(name) if current else None
+        if before is not None and str(before).strip() != str(initial[name]):
+            changes.append(f"{label}: {say(str(initial[name]))}")
+    temporary = current.get("is_output_temporary") == "on" if current else None
+    if current and temporary != initial["is_output_temporary"]:
+        changes.append(f"Temporary output: {'on' if initial['is_output_temporary'] else 'off'}")
+    kept = len(current_references)
+    if kept:
+        changes.append(f"Kept the {kept} reference{'s' if kept > 1 else ''} already chosen.")
+    if len(references) > 4:
+        changes.append(f"Only 4 references fit: {len(references) - 4} left out.")
+    return initial, changes
+
+
 # --- Trash -------------------------------------------------------------------
 
 

@@ -39,6 +39,10 @@ def generation_create(request):
     _require_generate_permission(request)
     form = GenerationForm(request.POST, request.FILES, team=request.team)
     if not form.is_valid():
+        form.kept_references = [
+            services.reference_get_or_create(team=request.team, upload=f, info=i)
+            for f, i in form.valid_uploads()
+        ]
         if request.htmx:
             return render(request, f"{PAGE}#generation-form", {"form": form})
         return render(request, PAGE, _page_context(request, form))
@@ -71,22 +75,21 @@ def generation_create(request):
 
 @require_GET
 def generation_remix(request, pk: int):
-    """The form, filled with a past generation's settings and references."""
+    """The form, filled with a past generation's settings; the references
+    already in the form (sent along by hx-include) are kept. Says what changed."""
     generation = selectors.generation_for_team(team=request.team, pk=pk)
-    form = GenerationForm(
-        team=request.team,
-        initial={
-            "prompt": generation.prompt,
-            "aspect_ratio": generation.aspect_ratio,
-            "num_results": generation.num_results,
-            "watermark_mode": generation.watermark_mode,
-            "is_output_temporary": generation.is_output_temporary,
-            "reference_ids": list(generation.references.all()),
-        },
+    current = GenerationForm(request.GET, team=request.team) if request.GET else None
+    initial, changes = services.remix_settings(
+        generation=generation,
+        current=current.data if current else {},
+        current_references=current.chosen_references() if current else [],
+        no_watermark_allowed=GenerationForm(team=request.team).no_watermark_allowed,
     )
+    form = GenerationForm(team=request.team, initial=initial)
+    context = {"form": form, "remix_changes": changes}
     if request.htmx:
-        return render(request, f"{PAGE}#generation-form", {"form": form})
-    return render(request, PAGE, _page_context(request, form))
+        return render(request, f"{PAGE}#generation-form", context)
+    return render(request, PAGE, {**_page_context(request, form), "remix_changes": changes})
 
 
 @require_POST
