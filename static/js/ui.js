@@ -45,6 +45,14 @@
   }
   setInterval(refreshTimes, 30000);
 
+  // "next try in 8 s", counting down.
+  setInterval(function () {
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var left = Math.round((new Date(el.getAttribute("datetime")).getTime() - Date.now()) / 1000);
+      el.textContent = isNaN(left) ? "soon" : left > 0 ? "in " + left + " s" : "now";
+    });
+  }, 1000);
+
   // The phone menu and the gallery's Filters button: a button that opens a panel.
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest && event.target.closest("[data-menu-toggle], [data-filters-toggle]");

@@ -160,6 +160,9 @@ class Generation(models.Model):
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # Why the last step is being tried again, for the card: "VideoGen answered 502".
+    retry_note = models.CharField(max_length=200, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
     check_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -218,6 +221,11 @@ class Generation(models.Model):
         return self.status == Status.FAILED and self.watermark_mode == "NONE" and (
             self.error_code in ("production_addon_required", "forbidden")
         )
+
+    @property
+    def stored_count(self) -> int:
+        """How many images are stored so far (from the prefetched results)."""
+        return sum(1 for r in self.results.all() if r.thumbnail)
 
     @property
     def edit_label(self) -> str:

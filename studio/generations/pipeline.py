@@ -103,6 +103,9 @@ def submit(generation_id: int) -> float | None:
         if exc.transient:  # 5xx: the execution may or may not exist
             log.warning("generation %s: submit outcome unknown: %s", generation.pk, exc)
             return None
+        if isinstance(exc, ForbiddenError) and generation.watermark_mode == "NONE":
+            # The account lacks the Production add-on: the form stops offering NONE.
+            VideoGenAccount.learn_production_addon(False, note=f"403 on {generation}")
         generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))
         return None
 
@@ -111,6 +114,8 @@ def submit(generation_id: int) -> float | None:
             Status.PENDING,
             remote_execution_id=execution_id,
             next_check_at=timezone.now() + timedelta(seconds=delay),
+            retry_note="",
+            retry_at=None,
         )
         if not moved:
             # Cancelled while we were posting: keep the id and cancel remotely.
@@ -154,7 +159,9 @@ def _refused_before_post(generation: Generation, exc: VideoGenError) -> float | 
         if generation.status == Status.SUBMITTING:
             generation.move(Status.QUEUED)
         retry_after = getattr(exc, "retry_after", None)
-        return max(retry_after or 0, RETRY_SOON)
+        delay = max(retry_after or 0, RETRY_SOON)
+        _note_retry(generation, exc, delay)
+        return delay
     if isinstance(exc, ForbiddenError) and generation.watermark_mode == "NONE":
         # The account lacks the Production add-on: the form stops offering NONE.
         VideoGenAccount.learn_production_addon(False, note=f"403 on generation {generation.pk}")
@@ -190,6 +197,18 @@ def _ensure_uploaded(client, reference: Reference) -> str | None:
     return None
 
 
+def _note_retry(generation: Generation, exc: VideoGenError, delay: float | None) -> None:
+    """Tell the card why it waits: "Retrying — VideoGen answered 502, next try in 8 s"."""
+    if isinstance(exc, RateLimitedError):
+        note = "VideoGen asked Studio to slow down (429)"
+    elif exc.status:
+        note = f"VideoGen answered {exc.status}"
+    else:
+        note = "VideoGen could not be reached"
+    retry_at = timezone.now() + timedelta(seconds=delay or RETRY_SOON)
+    generation.touch(retry_note=note, retry_at=retry_at)
+
+
 # --- check ----------------------------------------------------------------
 
 
@@ -207,9 +226,13 @@ def check(generation_id: int) -> float | None:
         execution = client.get_execution(generation.remote_execution_id)
     except VideoGenError as exc:
         if exc.transient:
-            return _schedule_next_check(generation, getattr(exc, "retry_after", None))
+            delay = _schedule_next_check(generation, getattr(exc, "retry_after", None))
+            _note_retry(generation, exc, delay)
+            return delay
         generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))
         return None
+    if generation.retry_note:
+        generation.touch(retry_note="", retry_at=None)
 
     if apply_execution(generation, execution):
         return None
@@ -275,6 +298,8 @@ def ingest(generation_id: int) -> None:
             _store_original(client, result)
         if not result.thumbnail:
             _store_thumbnail(result)
+            if len(execution.results) > 1:
+                generation.touch()  # "Saving images (2 of 4)" on every open page
     generation.touch(ingested_at=timezone.now())
     if generation.watermark_mode == "NONE" and not VideoGenAccount.current().has_production_addon:
         VideoGenAccount.learn_production_addon(True, note=f"NONE worked: {generation}")

@@ -97,6 +97,19 @@ def result_for_team(*, team, pk: int, membership) -> Result:
     return result
 
 
+def visible_results(*, team, ids: list[int], membership) -> list[Result]:
+    """The team's stored results among `ids` that `membership` may see; the rest left out."""
+    policy = team_policy(team)
+    return [
+        r
+        for r in Result.objects.filter(team=team, pk__in=ids)
+        .exclude(sha256="")
+        .select_related("generation", "generation__created_by")
+        .order_by("-created_at", "-pk")
+        if may_see_result(result=r, membership=membership, policy=policy)
+    ]
+
+
 def results_for_download(*, team, ids: list[int], membership) -> list[Result]:
     """The team's stored results for `ids` that `membership` may see, in the order asked.
 

@@ -309,6 +309,15 @@ def result_delete(*, result: Result, membership, user) -> None:
 
 
 @transaction.atomic
+def results_delete(*, results: list[Result], membership, user) -> None:
+    """Several images into the Trash at once; refused whole if one may not be deleted."""
+    for result in results:
+        _require_may_delete(result.generation, membership)
+    for result in results:
+        result_delete(result=result, membership=membership, user=user)
+
+
+@transaction.atomic
 def result_restore(*, result: Result, membership, user) -> None:
     _require_may_delete(result.generation, membership)
     if result.deleted_at is None:

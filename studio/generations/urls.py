@@ -13,6 +13,7 @@ urlpatterns = [
     path("generations/<int:pk>/remix/", views.generation_remix, name="generation_remix"),
     path("generations/<int:pk>/delete/", views.generation_delete, name="generation_delete"),
     path("results/<int:pk>/delete/", views.result_delete, name="result_delete"),
+    path("results/delete/", views.results_delete, name="results_delete"),
     path("trash/", views.trash, name="trash"),
     path(
         "trash/generations/<int:pk>/restore/",

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import (
@@ -189,6 +190,22 @@ def result_delete(request, pk: int):
     return _done(request, "Image moved to the Trash. It can be restored from there for 30 days.")
 
 
+@require_POST
+def results_delete(request):
+    """The gallery's selection into the Trash: all of it, or nothing if one is not yours."""
+    try:
+        ids = [int(value) for value in request.POST.getlist("ids")]
+    except ValueError:
+        return HttpResponseBadRequest("ids must be integers")
+    results = selectors.results_for_download(
+        team=request.team, ids=ids, membership=request.membership
+    )
+    services.results_delete(results=results, membership=request.membership, user=request.user)
+    n = len(results)
+    response = _done(request, f"{n} image{'s' if n != 1 else ''} moved to the Trash.")
+    return trigger_client_event(response, "gallery:deleted", {"ids": [r.pk for r in results]})
+
+
 @require_GET
 def trash(request):
     if request.team is None:
@@ -236,8 +253,15 @@ def _done(request, message: str):
     if not request.htmx:
         messages.success(request, message)
         return redirect("studio")
-    response = render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
-    return trigger_client_event(response, "studio:done", {"message": message})
+    return trigger_client_event(_poller_if_studio(request), "studio:done", {"message": message})
+
+
+def _poller_if_studio(request) -> HttpResponse:
+    """The studio page's poller, restarted; other pages (the gallery's viewer)
+    have none, and an out-of-band swap without a target is a console error."""
+    if request.htmx.current_url_abs_path != reverse("studio"):
+        return HttpResponse(status=200)
+    return render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
 
 
 # --- results ----------------------------------------------------------------
@@ -327,8 +351,7 @@ def _started(request, message: str):
     """After starting work from a button: restart the gallery's polling, say so."""
     if not request.htmx:
         return redirect("studio")
-    response = render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
-    return trigger_client_event(response, "studio:done", {"message": message})
+    return trigger_client_event(_poller_if_studio(request), "studio:done", {"message": message})
 
 
 def _refused(request, message: str):

@@ -18,9 +18,9 @@ from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
+from studio.gallery.models import Collection
 from studio.generations.images import make_thumbnail
 from studio.generations.models import Generation, Result, Status, Tool
-from studio.gallery.models import Collection
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -80,7 +80,7 @@ def studio_world(db):
     return user, team, batch, source
 
 
-def _open(browser, live_server, viewport, scheme):
+def _open(browser, live_server, viewport, scheme, username="ines"):
     context = browser.new_context(
         base_url=live_server.url, viewport=VIEWPORTS[viewport], locale="en-US",
         color_scheme=scheme, has_touch=viewport == "phone",
@@ -88,10 +88,13 @@ def _open(browser, live_server, viewport, scheme):
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors = []
-    page.on("console", lambda m: errors.append(f"{m.text} at {m.location}") if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: errors.append(f"{m.text} at {m.location}") if m.type == "error" else None,
+    )
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(reverse("login"))
-    page.get_by_label("Username").fill("ines")
+    page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/")
@@ -142,7 +145,8 @@ def _ratio_mismatches(page, selector: str) -> list[str]:
         """sel => [...document.querySelectorAll(sel)].filter(t => t.checkVisibility()).map(tile => {
              const img = tile.querySelector('img'), box = tile.getBoundingClientRect();
              const want = img.naturalWidth / img.naturalHeight, got = box.width / box.height;
-             return Math.abs(got / want - 1) > 0.02 ? `${tile.id || img.src}: ${got} vs ${want}` : null;
+             return Math.abs(got / want - 1) > 0.02
+               ? `${tile.id || img.src}: ${got} vs ${want}` : null;
            }).filter(Boolean)""",
         selector,
     )
@@ -175,8 +179,8 @@ def test_images_keep_their_own_shape_and_a_big_batch_folds(
     more = card.get_by_text("+16 more")
     expect(more).to_be_visible()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('#gallery .thumb img')].filter(i => i.checkVisibility())"
-        ".every(i => i.complete && i.naturalWidth > 0)"
+        "() => [...document.querySelectorAll('#gallery .thumb img')]"
+        ".filter(i => i.checkVisibility()).every(i => i.complete && i.naturalWidth > 0)"
     )
     assert page.locator("#gallery .thumb:visible").count() >= 12
     assert _ratio_mismatches(page, "#gallery .thumb") == []
@@ -213,7 +217,9 @@ def test_images_keep_their_own_shape_and_a_big_batch_folds(
     context.close()
 
 
-def test_on_a_phone_the_menu_filters_and_viewer_fold(browser, live_server, studio_world, results_dir):
+def test_on_a_phone_the_menu_filters_and_viewer_fold(
+    browser, live_server, studio_world, results_dir
+):
     context, page, errors = _open(browser, live_server, "phone", "light")
 
     # The navigation and the team switcher fold into Menu.
@@ -258,7 +264,8 @@ def test_on_a_phone_the_menu_filters_and_viewer_fold(browser, live_server, studi
              const r = img.getBoundingClientRect(), y = r.top + r.height / 2;
              const at = (type, x) => img.dispatchEvent(new PointerEvent(type,
                {bubbles: true, clientX: x, clientY: y, pointerType: 'touch', isPrimary: true}));
-             at('pointerdown', r.right - 10); at('pointermove', r.left + 40); at('pointerup', r.left + 10);
+             at('pointerdown', r.right - 10); at('pointermove', r.left + 40);
+             at('pointerup', r.left + 10);
            }"""
     )
     expect(dialog).not_to_have_attribute("data-result", first)
