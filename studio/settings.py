@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "template_partials",
     "studio.ops",
     "studio.accounts",
+    "studio.audit",
     "studio.teams",
     "studio.generations",
     "studio.gallery",

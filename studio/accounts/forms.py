@@ -1,12 +1,6 @@
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
-
-class PlainLabels:
-    """Labels without Django's trailing colon, as everywhere in Studio."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
+from studio.forms import PlainLabels
 
 
 class SignupForm(PlainLabels, UserCreationForm):

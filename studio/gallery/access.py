@@ -1,7 +1,7 @@
 """Who may see a result's bytes: the one permission check for media."""
 
 from studio.generations.models import Result
-from studio.review.policy import may_see_result
+from studio.generations.visibility import may_see_result
 
 
 def result_visible_to(request, result: Result) -> bool:
@@ -18,7 +18,7 @@ def result_visible_to(request, result: Result) -> bool:
     return membership is not None and _review_allows(result, membership=membership)
 
 
-# --- review policy (studio.review) ---------------------------------------------------------
+# --- review policy (studio.generations.visibility) ---------------------------------------
 # A result not approved yet is hidden from members and viewers when the team
 # requires approval (a rejected one always); creators, admins and owners see it.
 # A share link shows what a viewer would see. Site staff see every result, for

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 
-from studio.accounts.forms import PlainLabels
+from studio.forms import PlainLabels
 from studio.generations.models import Generation, Status, Tool
 
 from . import selectors

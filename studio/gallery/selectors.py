@@ -16,7 +16,7 @@ from django.http import Http404
 
 from studio.generations import selectors as generation_selectors
 from studio.generations.models import Result
-from studio.review.policy import is_reviewer, may_see_result, team_policy, visible_q
+from studio.generations.visibility import is_reviewer, may_see_result, team_policy, visible_q
 from studio.teams.scoping import for_team, get_for_team_or_404
 
 from . import search
@@ -103,7 +103,7 @@ def _filtered(queryset, filters: Filters):
 
 
 def _visible(queryset, *, team, membership):
-    """The review app's rule: what this person may see (None: a share link's visitor)."""
+    """The review rule (visibility.py): what this person may see (None: a share visitor)."""
     if is_reviewer(membership):
         return queryset
     return queryset.filter(visible_q(membership=membership, policy=team_policy(team)))

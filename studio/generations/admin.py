@@ -1,21 +1,15 @@
 """Django admin for site staff: generations, results and references.
 
 Rows are read-only here: states change only through the state machine and
-the review services, whose actions below leave an audit entry each."""
+the services, whose actions below leave an audit entry each. Approve and
+reject on results are the review app's (review/admin.py adds them)."""
 
-from collections import defaultdict
-
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Count, Prefetch, Q
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from studio.review import services as review_services
-from studio.review.models import AuditEntry
-
+from . import services
 from .models import ACTIVE_STATUSES, Generation, Reference, Result, Status, VideoGenAccount
 
 # No inline style: the CSP covers the admin too.
@@ -111,7 +105,7 @@ class GenerationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected in-flight generations", permissions=["change"])
     def cancel_in_flight(self, request, queryset):
-        cancelled = review_services.generations_cancel(
+        cancelled = services.generations_cancel(
             generations=queryset.filter(status__in=ACTIVE_STATUSES), actor=request.user
         )
         skipped = queryset.count() - cancelled
@@ -123,7 +117,7 @@ class GenerationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-run ingest (fetch missing images again)", permissions=["change"])
     def rerun_ingest(self, request, queryset):
-        sent = review_services.generations_reingest(
+        sent = services.generations_reingest(
             generations=queryset.filter(status=Status.SUCCEEDED), actor=request.user
         )
         skipped = queryset.count() - sent
@@ -132,33 +126,6 @@ class GenerationAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{skipped} had not succeeded: nothing to ingest.", messages.WARNING
             )
-
-
-class RejectForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason",
-        max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="The creator and the team's admins see it.",
-    )
-
-
-def _decide(request, queryset, *, approve: bool, reason: str = "") -> int:
-    """Decisions are made per team: each leaves its audit entries in that team's log."""
-    by_team = defaultdict(list)
-    for result in queryset.select_related("team"):
-        by_team[result.team].append(result)
-    return sum(
-        review_services.review_decide(
-            team=team,
-            actor=request.user,
-            results=results,
-            approve=approve,
-            reason=reason,
-            via=AuditEntry.Via.ADMIN,
-        )
-        for team, results in by_team.items()
-    )
 
 
 @admin.register(Result)
@@ -190,7 +157,6 @@ class ResultAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["team", "generation", "generation__created_by"]
     date_hierarchy = "created_at"
-    actions = ["approve", "reject"]
     readonly_fields = ["large_preview"] + [f.name for f in Result._meta.fields]
 
     def has_add_permission(self, request):
@@ -211,29 +177,6 @@ class ResultAdmin(admin.ModelAdmin):
     @admin.display(description="Created by", ordering="generation__created_by__username")
     def creator(self, result):
         return result.generation.created_by
-
-    @admin.action(description="Approve selected results", permissions=["change"])
-    def approve(self, request, queryset):
-        changed = _decide(request, queryset, approve=True)
-        self.message_user(request, f"Approved {changed} result(s).", messages.SUCCESS)
-
-    @admin.action(description="Reject selected results…", permissions=["change"])
-    def reject(self, request, queryset):
-        form = RejectForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            changed = _decide(request, queryset, approve=False, reason=form.cleaned_data["reason"])
-            self.message_user(request, f"Rejected {changed} result(s).", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Reject results",
-            "opts": self.model._meta,
-            "form": form,
-            "results": queryset.select_related("generation"),
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "review/admin_reject.html", context)
-
 
 @admin.register(Reference)
 class ReferenceAdmin(admin.ModelAdmin):

@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from studio.accounts.forms import PlainLabels
+from studio.forms import PlainLabels
 
 from .images import InvalidImage, inspect_image
 from .models import Generation, Reference, VideoGenAccount

@@ -199,6 +199,11 @@ class Generation(models.Model):
         return f"generation {self.pk} ({self.status})"
 
     @property
+    def audit_label(self) -> str:
+        """How a person recognises it in the audit log."""
+        return f"Generation {self.pk}: {self.prompt[:80]}"
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
@@ -337,6 +342,11 @@ class Result(models.Model):
 
     def __str__(self):
         return f"result {self.position} of generation {self.generation_id}"
+
+    @property
+    def audit_label(self) -> str:
+        """The prompt, not "image 4 of generation 17": what a person recognises."""
+        return f"“{self.generation.prompt[:80]}” (image {self.position + 1})"
 
     @property
     def is_stored(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,7 +27,6 @@ from studio.videogen.errors import (
     RateLimitedError,
     VideoGenError,
 )
-from studio.webhooks.selectors import webhooks_enabled
 
 from .images import EXTENSIONS, InvalidImage, inspect_result, make_thumbnail
 from .messages import execution_failure_message, user_message
@@ -40,13 +40,22 @@ RETRY_SOON = 2.0
 # this much earlier (clock differences between hosts) still counts as on time.
 CHECK_SLACK = timedelta(seconds=0.5)
 
+# Whether VideoGen pushes execution events to us: the webhooks app knows, and
+# registers its check at start-up (services.execution_push_register), since
+# generations sits below webhooks and does not import it.
+_push_checks: list[Callable[[], bool]] = []
+
+
+def executions_pushed() -> bool:
+    return any(check() for check in _push_checks)
+
 
 def next_check_delay(check_count: int) -> float:
     """Back off from STUDIO_POLL_FIRST_DELAY to STUDIO_POLL_MAX_DELAY; with
     webhooks delivering the news, polling is only a slow fallback."""
     delay = settings.STUDIO_POLL_FIRST_DELAY * settings.STUDIO_POLL_BACKOFF**check_count
     delay = min(delay, settings.STUDIO_POLL_MAX_DELAY)
-    if webhooks_enabled():
+    if executions_pushed():
         delay = max(delay, settings.STUDIO_WEBHOOK_FALLBACK_POLL_DELAY)
     return delay
 

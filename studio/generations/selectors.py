@@ -4,9 +4,8 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from studio.review.policy import may_see_result, team_policy
-
-from .models import Generation, Result
+from .models import Generation, Result, Status
+from .visibility import may_see_result, sees_unapproved, team_policy, visible_results
 
 # Beyond this many changed cards, a client is told to reload instead.
 MAX_CHANGES_PER_UPDATE = 200
@@ -85,6 +84,29 @@ def trash(*, team) -> dict:
     return {"generations": generations, "results": results}
 
 
+def with_card_results(generations: list[Generation], *, team, membership) -> list[Generation]:
+    """Set `generation.shown` on each stored card: the results this person may
+    see under the review policy (visibility.py), each with its `review_mark`.
+
+    The team's policy is read once, and only when a card shows results.
+    """
+    policy = None
+    # The edits stacked under a card show their results too.
+    cards = [*generations, *(e for g in generations for e in g.stacked_edits.all())]
+    for generation in cards:
+        if generation.status == Status.SUCCEEDED and generation.ingested_at:
+            policy = policy or team_policy(team)
+            generation.shown = visible_results(
+                generation=generation, membership=membership, policy=policy
+            )
+    return generations
+
+
+def sees_review_state(*, result: Result, membership) -> bool:
+    """Whether this person may read the review state of the result (the viewer)."""
+    return sees_unapproved(membership=membership, created_by_id=result.generation.created_by_id)
+
+
 def result_for_team(*, team, pk: int, membership) -> Result:
     """One of the team's results, as `membership` may see it: a result the
     review policy hides from this person is a 404, like another team's."""
@@ -92,7 +114,7 @@ def result_for_team(*, team, pk: int, membership) -> Result:
         "generation", "generation__created_by", "generation__source_result"
     )
     result = get_object_or_404(queryset, pk=pk)
-    if not may_see_result(result=result, membership=membership):  # review app's rule
+    if not may_see_result(result=result, membership=membership):  # the review rule
         raise Http404("No such image.")
     return result
 

@@ -1,21 +1,32 @@
-"""What people do with generations: create and cancel. The worker's steps
-live in pipeline.py."""
+"""What people do with generations: create and cancel; what staff do to them
+in the admin (cancel, re-ingest, each recorded in the audit log); and the one
+door for VideoGen's news of an execution (execution_update). The worker's
+steps live in pipeline.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import File
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from studio.review.quota import reserve_images
+from studio.audit.models import AuditEntry
+from studio.audit.services import record as audit_record
 from studio.teams.models import Team
+from studio.videogen.types import Execution
 
+from . import pipeline
 from .images import EXTENSIONS, ImageInfo
 from .models import Generation, Reference, Result, Status, Tool
+from .quota import reserve_images
+
+Action = AuditEntry.Action
+Via = AuditEntry.Via
 
 
 def reference_get_or_create(*, team: Team, upload: File, info: ImageInfo) -> Reference:
@@ -82,7 +93,7 @@ def _queue(generation: Generation, *, references: list[Reference] = ()) -> Gener
     """Save a new generation as a visible change and submit it once committed."""
     from .tasks import submit_generation
 
-    # The monthly quota (review app): raises QuotaExceeded, a ValueError, when
+    # The monthly quota (quota.py): raises QuotaExceeded, a ValueError, when
     # these images do not fit; the saved row is the reservation.
     reserve_images(team_id=generation.team_id, images=generation.num_results)
     generation.save()
@@ -359,7 +370,87 @@ def _delete_files(files) -> None:
 
 
 def _audit(team_id, actor, action, target, before, after) -> None:
-    from studio.review.services import audit_record  # until the audit app lands (arch)
-
     audit_record(team_id=team_id, actor=actor, action=action, target=target,
                  before=before, after=after)
+# --- admin actions on generations --------------------------------------------------
+
+
+def generations_cancel(*, generations: Iterable[Generation], actor, via: str = Via.ADMIN) -> int:
+    """Cancel in-flight generations (and their remote executions); returns how many."""
+    cancelled = 0
+    for generation in generations:
+        with transaction.atomic():
+            before = generation.status
+            if not generation_cancel(generation=generation):
+                continue
+            audit_record(
+                team=generation.team_id,
+                actor=actor,
+                action=Action.CANCEL,
+                target=generation,
+                before={"status": before},
+                after={"status": generation.status},
+                via=via,
+            )
+            cancelled += 1
+    return cancelled
+
+
+def generations_reingest(*, generations: Iterable[Generation], actor, via: str = Via.ADMIN) -> int:
+    """Fetch a succeeded generation's files again: missing ones are downloaded anew.
+
+    Results whose original or thumbnail is gone from storage are cleared, so
+    the (idempotent) ingest step stores them again; files still present are
+    kept. Returns how many generations were sent to ingest.
+    """
+    from .tasks import ingest_results
+
+    sent = 0
+    for generation in generations:
+        if generation.status != Status.SUCCEEDED:
+            continue
+        with transaction.atomic():
+            missing = []
+            for result in generation.results.all():
+                if not (result.image and default_storage.exists(result.image.name)):
+                    Result.objects.filter(pk=result.pk).update(image="", thumbnail="", sha256="")
+                    missing.append(result.position + 1)
+                elif not (result.thumbnail and default_storage.exists(result.thumbnail.name)):
+                    Result.objects.filter(pk=result.pk).update(thumbnail="")
+                    missing.append(result.position + 1)
+            was_ingested = generation.ingested_at is not None
+            generation.touch(ingested_at=None)
+            audit_record(
+                team=generation.team_id,
+                actor=actor,
+                action=Action.REINGEST,
+                target=generation,
+                before={"ingested": was_ingested},
+                after={"ingested": False, "missing_images": missing},
+                via=via,
+            )
+            transaction.on_commit(lambda pk=generation.pk: ingest_results.delay(pk))
+        sent += 1
+    return sent
+
+
+# --- VideoGen's news of an execution ----------------------------------------------
+
+
+def execution_update(*, execution_id: str, wire: Mapping) -> bool:
+    """Apply what VideoGen says of an execution (a webhook's payload, in the
+    API's wire form) to its generation. False when no generation has that id."""
+    generation = (
+        Generation.objects.select_related("team").filter(remote_execution_id=execution_id).first()
+    )
+    if generation is None:
+        return False
+    pipeline.apply_execution(generation, Execution.from_wire(wire))
+    return True
+
+
+def execution_push_register(check) -> None:
+    """`check()` says whether VideoGen pushes execution events to us (webhooks):
+    then polling is only a slow fallback. Called by the webhooks app at start-up."""
+    if check not in pipeline._push_checks:
+        pipeline._push_checks.append(check)

@@ -13,12 +13,11 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
-from studio.review.quota import QuotaExceeded
-from studio.review.selectors import review_in_progress
-
 from . import downloads, selectors, services
 from .forms import GenerationForm
 from .models import Generation, Tool
+from .quota import QuotaExceeded
+from .visibility import review_in_progress, review_status_text, team_policy
 
 PAGE = "generations/studio.html"
 RESULT_PAGE = "generations/result.html"
@@ -102,9 +101,11 @@ def generation_cancel(request, pk: int):
         status = generation.get_status_display().lower()
         message = f"This generation has already finished ({status}); there is nothing to cancel."
         if request.htmx:
+            _with_card_results(request, [generation])
             return render(request, f"{PAGE}#card", {"generation": generation, "notice": message})
         return HttpResponseBadRequest(message)
     if request.htmx:
+        _with_card_results(request, [generation])
         return render(request, f"{PAGE}#card", {"generation": generation})
     return redirect("studio")
 
@@ -147,7 +148,7 @@ def gallery_updates(request):
             return HttpResponse(status=204)
         if Generation.objects.for_team(team).has_in_flight():
             return HttpResponse(status=204)
-        # Review app: while images await approval, a decision can still change
+        # Review policy: while images await approval, a decision can still change
         # what members see, so their galleries keep asking (two indexed reads).
         if review_in_progress(team=team):
             return HttpResponse(status=204)
@@ -157,6 +158,7 @@ def gallery_updates(request):
     changed = selectors.generations_changed_since(team=team, cursor=cursor)
     if changed is None:
         return HttpResponseClientRefresh()
+    _with_card_results(request, changed)
     return render(
         request,
         f"{PAGE}#updates",
@@ -273,10 +275,18 @@ def result_detail(request, pk: int):
     result = selectors.result_for_team(
         team=request.team, pk=pk, membership=request.membership
     )
+    sees_review = selectors.sees_review_state(result=result, membership=request.membership)
     context = {
         "result": result,
         "generation": result.generation,
         "tools": [(t.value, t.label) for t in Tool if t != Tool.GENERATE_IMAGE],
+        "sees_review": sees_review,
+        # The review box (review/decision.html#box) shows it to those who may read it.
+        "review_status": (
+            review_status_text(result=result, policy=team_policy(request.team))
+            if sees_review
+            else ""
+        ),
     }
     if request.htmx:
         return render(request, f"{RESULT_PAGE}#viewer", context)
@@ -368,7 +378,13 @@ def _page_context(request, form):
     generations = selectors.gallery_generations(
         team=request.team, limit=settings.STUDIO_GALLERY_PAGE_SIZE
     )
+    _with_card_results(request, generations)
     # The team's change_seq was read (by the middleware) before the cards: a
     # change made in between is sent again by the next update, never lost.
     cursor = max([request.team.change_seq, *(g.seq for g in generations)])
     return {"form": form, "generations": generations, "cursor": cursor}
+
+
+def _with_card_results(request, generations):
+    """What each card shows under the review policy, for this person."""
+    selectors.with_card_results(generations, team=request.team, membership=request.membership)

@@ -4,4 +4,4 @@ from django.apps import AppConfig
 class ReviewConfig(AppConfig):
     name = "studio.review"
     label = "review"
-    verbose_name = "Review, audit and quotas"
+    verbose_name = "Review"

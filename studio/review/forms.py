@@ -1,8 +1,7 @@
 from django import forms
 
-from studio.accounts.forms import PlainLabels
-
-from .models import AuditEntry
+from studio.audit.models import AuditEntry
+from studio.forms import PlainLabels
 
 
 class IdsField(forms.Field):

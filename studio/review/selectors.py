@@ -11,12 +11,11 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404
 
+from studio.audit.models import AuditEntry
 from studio.generations.models import Generation, Result, Tool
+from studio.generations.quota import Month, images_used
+from studio.generations.visibility import team_policy
 from studio.teams.models import Team
-
-from .models import AuditEntry
-from .policy import team_policy
-from .quota import Month, images_used
 
 QUEUE_SIZE = 60
 
@@ -49,11 +48,6 @@ def results_to_decide(*, team: Team, ids: list[int]) -> list[Result]:
     if not ids or len(found) != len(set(ids)):
         raise Http404("No such image.")
     return found
-
-
-def review_in_progress(*, team: Team) -> bool:
-    """Whether a review decision may still change what members see in the gallery."""
-    return team_policy(team).require_approval and _pending(team).exists()
 
 
 # --- the audit log ------------------------------------------------------------------

@@ -1,18 +1,16 @@
-"""Writes of the review app: decisions, team policy, admin actions, and the
-audit entry each of them leaves. One transaction each."""
+"""Writes of the review app: decisions and the team policy, and the audit
+entry each of them leaves. One transaction each."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import transaction
 
-from studio.generations import services as generation_services
-from studio.generations.models import Generation, Result, Status
-from studio.teams.models import Membership, Team
-
-from .models import AuditEntry, TeamPolicy
+from studio.audit.models import AuditEntry
+from studio.audit.services import record as audit_record
+from studio.generations.models import Generation, Result
+from studio.teams.models import Team, TeamPolicy
 
 Action = AuditEntry.Action
 Via = AuditEntry.Via
@@ -20,57 +18,6 @@ Via = AuditEntry.Via
 
 class ReviewError(ValueError):
     """A decision that cannot be made as asked (the message says why)."""
-
-
-# --- audit ------------------------------------------------------------------
-
-
-def target_label(target: models.Model) -> str:
-    """How a person recognises the target in the log."""
-    if isinstance(target, Result):
-        return f"Image {target.position + 1} of generation {target.generation_id}"
-    if isinstance(target, Generation):
-        return f"Generation {target.pk}: {target.prompt[:80]}"
-    if isinstance(target, Membership):
-        return f"{target.user.get_username()} in {target.team.name}"
-    if isinstance(target, TeamPolicy | Team):
-        team = target if isinstance(target, Team) else target.team
-        return f"Team {team.name}"
-    return str(target)[:200]
-
-
-def audit_record(
-    *,
-    team: Team | int | None = None,
-    team_id: int | None = None,
-    actor,
-    action: str,
-    target: models.Model,
-    before: dict,
-    after: dict,
-    via: str = Via.STUDIO,
-) -> AuditEntry:
-    """Append one entry to the team's audit log, in the caller's transaction.
-
-    For other apps too: the teams app calls it (team_id=...) when a member is
-    added, removed or changes role ("member.add", "member.remove", "member.role").
-    """
-    if action not in Action.values:
-        raise ValueError(f"Unknown audit action {action!r}")
-    if team_id is None:
-        team_id = team if isinstance(team, int) else team.pk
-    return AuditEntry.objects.create(
-        team_id=team_id,
-        actor=actor if actor is not None and actor.pk else None,
-        actor_label=actor.get_username() if actor is not None else "system",
-        action=action,
-        via=via,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        target_label=target_label(target)[:200],
-        before=before,
-        after=after,
-    )
 
 
 # --- review decisions ---------------------------------------------------------
@@ -186,99 +133,3 @@ def _approve_all_pending(team: Team) -> int:
     for generation in Generation.objects.filter(pk__in=generation_ids):
         generation.touch()
     return count
-
-
-# --- memberships (Django admin; the teams app may call audit_record itself) --------
-
-
-def membership_recorded(
-    *, membership: Membership, actor, before_role: str | None, via: str = Via.ADMIN
-) -> None:
-    """Record a membership added (before_role None) or its role changed."""
-    if before_role == membership.role:
-        return
-    audit_record(
-        team=membership.team_id,
-        actor=actor,
-        action=Action.MEMBER_ADD if before_role is None else Action.ROLE_CHANGE,
-        target=membership,
-        before={} if before_role is None else {"role": before_role},
-        after={"role": membership.role},
-        via=via,
-    )
-
-
-def membership_remove(*, membership: Membership, actor, via: str = Via.ADMIN) -> None:
-    with transaction.atomic():
-        audit_record(
-            team=membership.team_id,
-            actor=actor,
-            action=Action.MEMBER_REMOVE,
-            target=membership,
-            before={"role": membership.role},
-            after={},
-            via=via,
-        )
-        membership.delete()
-
-
-# --- admin actions on generations --------------------------------------------------
-
-
-def generations_cancel(*, generations: Iterable[Generation], actor, via: str = Via.ADMIN) -> int:
-    """Cancel in-flight generations (and their remote executions); returns how many."""
-    cancelled = 0
-    for generation in generations:
-        with transaction.atomic():
-            before = generation.status
-            if not generation_services.generation_cancel(generation=generation):
-                continue
-            audit_record(
-                team=generation.team_id,
-                actor=actor,
-                action=Action.CANCEL,
-                target=generation,
-                before={"status": before},
-                after={"status": generation.status},
-                via=via,
-            )
-            cancelled += 1
-    return cancelled
-
-
-def generations_reingest(*, generations: Iterable[Generation], actor, via: str = Via.ADMIN) -> int:
-    """Fetch a succeeded generation's files again: missing ones are downloaded anew.
-
-    Results whose original or thumbnail is gone from storage are cleared, so
-    the (idempotent) ingest step stores them again; files still present are
-    kept. Returns how many generations were sent to ingest.
-    """
-    from studio.generations.tasks import ingest_results
-
-    sent = 0
-    for generation in generations:
-        if generation.status != Status.SUCCEEDED:
-            continue
-        with transaction.atomic():
-            missing = []
-            for result in generation.results.all():
-                if not (result.image and default_storage.exists(result.image.name)):
-                    Result.objects.filter(pk=result.pk).update(image="", thumbnail="", sha256="")
-                    missing.append(result.position + 1)
-                elif not (result.thumbnail and default_storage.exists(result.thumbnail.name)):
-                    Result.objects.filter(pk=result.pk).update(thumbnail="")
-                    missing.append(result.position + 1)
-            was_ingested = generation.ingested_at is not None
-            generation.touch(ingested_at=None)
-            audit_record(
-                team=generation.team_id,
-                actor=actor,
-                action=Action.REINGEST,
-                target=generation,
-                before={"ingested": was_ingested},
-                after={"ingested": False, "missing_images": missing},
-                via=via,
-            )
-            transaction.on_commit(lambda pk=generation.pk: ingest_results.delay(pk))
-        sent += 1
-    return sent

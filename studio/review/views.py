@@ -4,13 +4,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from studio.generations.quota import Month, images_used
 from studio.generations.selectors import result_for_team
+from studio.generations.visibility import is_reviewer, review_status_text, team_policy
 
 from . import selectors, services
 from .charts import day_chart, member_chart
 from .forms import AuditFilterForm, DecisionForm, PolicyForm
-from .policy import is_reviewer, team_policy
-from .quota import Month, images_used
 
 QUEUE = "review/queue.html"
 AUDIT = "review/audit.html"
@@ -73,7 +73,9 @@ def result_decide(request, pk: int):
         result.refresh_from_db()
     if not request.htmx:
         return redirect("result_detail", pk=result.pk)
-    return render(request, f"{DECISION}#box", {"result": result, "form": form})
+    status = review_status_text(result=result, policy=team_policy(request.team))
+    context = {"result": result, "form": form, "review_status": status}
+    return render(request, f"{DECISION}#box", context)
 
 
 @require_GET

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django import forms
 
-from studio.accounts.forms import PlainLabels
+from studio.forms import PlainLabels
 
 from .models import Invitation, Role
 

@@ -28,6 +28,11 @@ class Team(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def audit_label(self) -> str:
+        """How a person recognises it in the audit log."""
+        return f"Team {self.name}"
+
     def next_change_seq(self) -> int:
         """Reserve the next change number; call inside the writing transaction."""
         Team.objects.filter(pk=self.pk).update(change_seq=F("change_seq") + 1)
@@ -71,6 +76,10 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.team} ({self.role})"
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.user.get_username()} in {self.team.name}"
 
     @property
     def can_generate(self) -> bool:
@@ -159,3 +168,44 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == "pending"
+
+
+class TeamPolicy(models.Model):
+    """A team's review and spending rules. No row means the defaults below.
+
+    Set on the review pages and in the admin (review app); read by the
+    generations app, which applies them (the quota, who sees which result).
+    """
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="review_policy")
+    require_approval = models.BooleanField(
+        "require approval",
+        default=False,
+        help_text="Members and viewers see a result only once an admin or owner approved it.",
+    )
+    monthly_image_quota = models.PositiveIntegerField(
+        "monthly image quota",
+        null=True,
+        blank=True,
+        help_text="Images the team may request per calendar month. Empty: unlimited.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # The table it had in the review app, kept when the model moved here.
+        db_table = "review_teampolicy"
+        verbose_name = "team policy"
+        verbose_name_plural = "team policies"
+
+    def __str__(self):
+        return f"policy of {self.team}"
+
+    @property
+    def audit_label(self) -> str:
+        """How a person recognises it in the audit log."""
+        return f"Team {self.team.name}"
+
+    @property
+    def has_quota(self) -> bool:
+        return self.monthly_image_quota is not None
+

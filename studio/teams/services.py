@@ -17,8 +17,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit
+from studio.audit.models import AuditEntry
+from studio.audit.services import record as audit_record
+
 from .models import Invitation, Membership, Role, Team
+
+Via = AuditEntry.Via
 
 
 class TeamRuleError(Exception):
@@ -42,6 +46,34 @@ def _fresh(membership: Membership) -> Membership:
 
 def _owner_count(team_id: int) -> int:
     return Membership.objects.filter(team_id=team_id, role=Role.OWNER).count()
+
+
+def _set_role(*, membership: Membership, role: str, actor, after: dict | None = None) -> None:
+    """Change a role and record it (nothing when the role is already `role`)."""
+    before = membership.role
+    if before == role:
+        return
+    membership.role = role
+    membership.save(update_fields=["role"])
+    _record(
+        action="member.role",
+        actor=actor,
+        membership=membership,
+        before={"role": before},
+        after={"role": role, **(after or {})},
+    )
+
+
+def _record(*, action: str, actor, membership: Membership, before: dict, after: dict, **kw):
+    audit_record(
+        team_id=membership.team_id,
+        actor=actor,
+        action=action,
+        target=membership,
+        before=before,
+        after=after,
+        **kw,
+    )
 
 
 # --- teams ----------------------------------------------------------------------------
@@ -133,8 +165,7 @@ def invitation_accept(*, token: str, user) -> Membership:
     Invitation.objects.filter(pk=invitation.pk).update(
         accepted_at=timezone.now(), accepted_by=user
     )
-    audit.record(
-        team_id=invitation.team_id,
+    _record(
         actor=user,
         action="member.add",
         membership=membership,
@@ -163,17 +194,7 @@ def membership_change_role(*, actor: Membership, membership: Membership, role: s
         raise TeamRuleError(
             "The team's only owner cannot be demoted: make someone else an owner first."
         )
-    before = membership.role
-    membership.role = role
-    membership.save(update_fields=["role"])
-    audit.record(
-        team_id=membership.team_id,
-        actor=actor.user,
-        action="member.role",
-        membership=membership,
-        before={"role": before},
-        after={"role": role},
-    )
+    _set_role(membership=membership, role=role, actor=actor.user)
     return membership
 
 
@@ -185,8 +206,7 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
         raise TeamRuleError("To leave the team yourself, use “Leave team”.")
     if not actor.can_manage(membership):
         raise PermissionDenied("You cannot remove this person.")
-    audit.record(
-        team_id=membership.team_id,
+    _record(
         actor=actor.user,
         action="member.remove",
         membership=membership,
@@ -205,8 +225,7 @@ def membership_leave(*, membership: Membership) -> None:
             "You are the team's only owner: transfer ownership or make someone else an "
             "owner before you leave."
         )
-    audit.record(
-        team_id=membership.team_id,
+    _record(
         actor=membership.user,
         action="member.remove",
         membership=membership,
@@ -226,17 +245,38 @@ def team_transfer_ownership(*, actor: Membership, to: Membership) -> Membership:
     if to.team_id != actor.team_id or to.pk == actor.pk:
         raise TeamRuleError("Choose another member of this team.")
     for membership, role in ((to, Role.OWNER), (actor, Role.ADMIN)):
-        before = membership.role
-        if before == role:
-            continue
-        membership.role = role
-        membership.save(update_fields=["role"])
-        audit.record(
-            team_id=actor.team_id,
-            actor=actor.user,
-            action="member.role",
-            membership=membership,
-            before={"role": before},
-            after={"role": role, "transfer": True},
-        )
+        _set_role(membership=membership, role=role, actor=actor.user, after={"transfer": True})
     return to
+
+
+# --- staff, in the Django admin -----------------------------------------------------------
+
+
+def membership_recorded(
+    *, membership: Membership, actor, before_role: str | None, via: str = Via.ADMIN
+) -> None:
+    """Record a membership the admin saved: added (before_role None) or its role changed."""
+    if before_role == membership.role:
+        return
+    _record(
+        actor=actor,
+        action="member.add" if before_role is None else "member.role",
+        membership=membership,
+        before={} if before_role is None else {"role": before_role},
+        after={"role": membership.role},
+        via=via,
+    )
+
+
+def membership_delete_recorded(*, membership: Membership, actor, via: str = Via.ADMIN) -> None:
+    """Delete a membership from the admin, leaving its audit entry."""
+    with transaction.atomic():
+        _record(
+            actor=actor,
+            action="member.remove",
+            membership=membership,
+            before={"role": membership.role},
+            after={},
+            via=via,
+        )
+        membership.delete()

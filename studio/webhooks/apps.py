@@ -6,3 +6,12 @@ class WebhooksConfig(AppConfig):
 
     name = "studio.webhooks"
     label = "webhooks"
+
+    def ready(self):
+        # Tells the pipeline (below us: it does not import webhooks) whether
+        # VideoGen pushes execution events, so it polls only as a fallback.
+        from studio.generations.services import execution_push_register
+
+        from .selectors import webhooks_enabled
+
+        execution_push_register(webhooks_enabled)

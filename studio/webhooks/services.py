@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from studio.videogen.types import Execution
+from studio.generations import services as generation_services
 
 from .models import WebhookDelivery, WebhookEndpoint
 from .selectors import forget_webhooks_enabled, signing_secrets
@@ -63,25 +63,15 @@ def delivery_record(*, webhook_id: str, payload: dict) -> WebhookDelivery | None
 
 
 def delivery_handle(delivery_id: int) -> None:
-    """Apply an execution event to its generation (a worker's job, not the view's)."""
-    from studio.generations import pipeline
-    from studio.generations.models import Generation
-
+    """Hand an execution event to its generation (a worker's job, not the view's)."""
     delivery = WebhookDelivery.objects.filter(pk=delivery_id, handled_at=None).first()
     if delivery is None:
         return
     status = STATUS_BY_EVENT.get(delivery.event)
-    generation = (
-        Generation.objects.select_related("team")
-        .filter(remote_execution_id=delivery.execution_id)
-        .first()
-        if status and delivery.execution_id
-        else None
+    applied = bool(status and delivery.execution_id) and generation_services.execution_update(
+        execution_id=delivery.execution_id, wire={**delivery.payload, "status": status}
     )
-    if generation is not None:
-        execution = Execution.from_wire({**delivery.payload, "status": status})
-        pipeline.apply_execution(generation, execution)
-    else:
+    if not applied:
         log.info("webhook %s: nothing to do for %s", delivery.webhook_id, delivery.event)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(handled_at=timezone.now())
 

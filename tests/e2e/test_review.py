@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from studio.audit.models import AuditEntry
 from studio.generations.models import Result
-from studio.review.models import AuditEntry, TeamPolicy
-from studio.teams.models import Membership, Team
+from studio.teams.models import Membership, Team, TeamPolicy
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from studio.gallery.models import ShareLink
 from studio.generations.models import Result
-from studio.review.models import TeamPolicy
-from studio.teams.models import Role
+from studio.teams.models import Role, TeamPolicy
 
 from .factories import (
     make_collection,

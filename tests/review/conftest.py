@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from studio.generations.images import make_thumbnail
 from studio.generations.models import Generation, Result, Status
-from studio.review.models import TeamPolicy
-from studio.teams.models import Membership, Team
+from studio.teams.models import Membership, Team, TeamPolicy
 from tests.fixtures.factories import png_bytes
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from studio.audit.services import record as audit_record
 from studio.generations.models import Generation
-from studio.review.services import audit_record
 from tests.review.conftest import State, set_policy, stored_generation
 
 
@@ -97,7 +97,7 @@ def test_other_admin_pages_render(work, admin_client, crew):
         reverse("admin:generations_reference_changelist"),
         reverse("admin:teams_team_change", args=[crew.team.pk]),
         reverse("admin:teams_membership_changelist"),
-        reverse("admin:review_auditentry_changelist") + "?action__exact=policy.quota",
+        reverse("admin:audit_auditentry_changelist") + "?action__exact=policy.quota",
     ]
     for url in pages:
         assert admin_client.get(url).status_code == 200, url

@@ -10,11 +10,11 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from studio.audit.models import AppendOnly, AuditEntry
+from studio.audit.services import record as audit_record
 from studio.generations.models import Generation, Result, Status
 from studio.generations.services import generation_create
-from studio.review.models import AppendOnly, AuditEntry, TeamPolicy
-from studio.review.services import audit_record
-from studio.teams.models import Membership
+from studio.teams.models import Membership, TeamPolicy
 from tests.conftest import wait_for
 from tests.review.conftest import HTMX, State, make_member, stored_generation
 
@@ -103,7 +103,7 @@ def test_review_decisions_are_recorded_with_before_and_after(crew, as_user):
     approve, reject = entries()
     assert (approve.action, approve.actor_label, approve.via) == (Action.APPROVE, "adam", "studio")
     assert approve.target_type == "generations.result" and approve.target_id == str(first.pk)
-    assert approve.target_label == f"Image 1 of generation {generation.pk}"
+    assert approve.target_label == f"“{generation.prompt[:80]}” (image 1)"  # issue 13: the prompt
     assert approve.after == {"review_state": "approved", "review_reason": ""}
     assert reject.before == {"review_state": "pending", "review_reason": ""}
     assert reject.after == {"review_state": "rejected", "review_reason": "nsfw"}
@@ -360,17 +360,17 @@ def test_the_admin_shows_the_log_read_only(crew, admin_client):
         after={"monthly_image_quota": 9},
     )
 
-    changelist = admin_client.get(reverse("admin:review_auditentry_changelist"))
-    detail = admin_client.get(reverse("admin:review_auditentry_change", args=[entry.pk]))
-    post = admin_client.post(reverse("admin:review_auditentry_change", args=[entry.pk]), {})
+    changelist = admin_client.get(reverse("admin:audit_auditentry_changelist"))
+    detail = admin_client.get(reverse("admin:audit_auditentry_change", args=[entry.pk]))
+    post = admin_client.post(reverse("admin:audit_auditentry_change", args=[entry.pk]), {})
 
     assert changelist.status_code == 200 and "olivia" in changelist.content.decode()
     assert 'name="action"' not in changelist.content.decode()  # no delete action
     assert detail.status_code == 200 and "_save" not in detail.content.decode()
     assert "Quota: — → 9" in detail.content.decode()
     assert post.status_code == 403
-    assert admin_client.get(reverse("admin:review_auditentry_add")).status_code == 403
-    delete = reverse("admin:review_auditentry_delete", args=[entry.pk])
+    assert admin_client.get(reverse("admin:audit_auditentry_add")).status_code == 403
+    delete = reverse("admin:audit_auditentry_delete", args=[entry.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     assert AuditEntry.objects.count() == 1
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from studio.generations.models import Result
-from studio.review.policy import result_visible, visible_q
+from studio.generations.visibility import result_visible, visible_q
 from studio.teams.models import Team
 from tests.review.conftest import HTMX, State, make_member, set_policy, stored_generation
 

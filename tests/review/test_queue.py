@@ -8,8 +8,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from studio.audit.models import AuditEntry
 from studio.generations.models import Generation, Result, Status
-from studio.review.models import AuditEntry
 from studio.teams.models import Team
 from tests.review.conftest import HTMX, State, make_member, set_policy, stored_generation
 

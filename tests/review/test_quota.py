@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from studio.generations.models import Generation, Reference, Status
+from studio.generations.quota import Month, QuotaExceeded, images_used
 from studio.generations.services import generation_create
-from studio.review.quota import Month, QuotaExceeded, images_used
 from tests.conftest import wait_for
 from tests.fixtures.factories import image_upload
 from tests.review.conftest import HTMX, State, make_member, set_policy, stored_generation

@@ -6,7 +6,7 @@ import re
 
 from django.urls import reverse
 
-from studio.review.models import TeamPolicy
+from studio.teams.models import TeamPolicy
 from tests.review.conftest import HTMX, State, set_policy, stored_generation
 
 URL = reverse("review_settings")

@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.urls import reverse
 
 from studio.generations.models import Generation, Result, Status, Tool
+from studio.generations.quota import Month
 from studio.review.charts import nice_ceiling
-from studio.review.quota import Month
 from studio.review.selectors import usage_for_month
 from studio.teams.models import Team
 from tests.review.conftest import State, make_member, set_policy, stored_generation

@@ -15,9 +15,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter
 from django.utils import timezone
 
+from studio.audit.models import AuditEntry
 from studio.gallery.models import Collection, CollectionItem, Favourite, ShareLink
 from studio.generations.models import Generation, Reference, Result, Status
-from studio.review.models import AuditEntry
 from studio.teams.models import Invitation, Membership, Role
 from tests.fixtures.factories import make_user
 from tests.gallery.factories import (

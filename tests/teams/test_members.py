@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from studio.review.models import AuditEntry
+from studio.audit.models import AuditEntry
 from studio.teams.models import Membership, Role
 from tests.gallery.factories import make_result, member_of, sign_in
 

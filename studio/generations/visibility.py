@@ -1,5 +1,8 @@
 """Who sees which results: the review rule, in one place.
 
+The review app sets the team's policy and makes the decisions; this module
+applies them wherever results are read, so it lives with Result.
+
 - Approved results are seen by every member of the team.
 - Admins, owners and the person who made the generation see every result,
   marked "Awaiting review" (when the team requires approval) or "Rejected: …".
@@ -15,13 +18,11 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from studio.generations.models import Generation, Result
-from studio.teams.models import Membership, Team
+from studio.teams.models import Membership, Team, TeamPolicy
 
-from .models import TeamPolicy
+from .models import Generation, Result
 
 REVIEWER_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.ADMIN})
-REQUEST_CACHE = "_review_policy"
 
 
 def is_reviewer(membership: Membership | None) -> bool:
@@ -33,17 +34,6 @@ def team_policy(team: Team | int) -> TeamPolicy:
     """The team's policy; an unsaved default one when none was set (no write on reads)."""
     team_id = team if isinstance(team, int) else team.pk
     return TeamPolicy.objects.filter(team_id=team_id).first() or TeamPolicy(team_id=team_id)
-
-
-def policy_for_request(request) -> TeamPolicy | None:
-    """The current team's policy, read once per request however many cards use it."""
-    if getattr(request, "team", None) is None:
-        return None
-    cached = getattr(request, REQUEST_CACHE, None)
-    if cached is None or cached.team_id != request.team.pk:
-        cached = team_policy(request.team)
-        setattr(request, REQUEST_CACHE, cached)
-    return cached
 
 
 def sees_unapproved(*, membership: Membership | None, created_by_id: int) -> bool:
@@ -149,3 +139,11 @@ def membership_of(user, team_id: int) -> Membership | None:
     if not user.is_authenticated:
         return None
     return Membership.objects.filter(user=user, team_id=team_id).first()
+
+
+def review_in_progress(*, team: Team) -> bool:
+    """Whether a review decision may still change what members see in the gallery."""
+    if not team_policy(team).require_approval:
+        return False
+    pending = Result.objects.filter(team=team, review_state=Result.ReviewState.PENDING)
+    return pending.exclude(sha256="").exists()

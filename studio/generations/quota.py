@@ -22,9 +22,9 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from studio.generations.models import Generation, Status
+from studio.teams.models import TeamPolicy
 
-from .models import TeamPolicy
+from .models import Generation, Status
 
 
 @dataclass(frozen=True)

@@ -1,39 +1,14 @@
+"""The audit log: who did what, when, to what, before and after.
+
+A leaf: it imports no other app of Studio. Team and actor are referenced by
+name, and each app passes its own action and target (see services.record).
+"""
+
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-
-from studio.teams.models import Team
-
-
-class TeamPolicy(models.Model):
-    """A team's review and spending rules. No row means the defaults below."""
-
-    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="review_policy")
-    require_approval = models.BooleanField(
-        "require approval",
-        default=False,
-        help_text="Members and viewers see a result only once an admin or owner approved it.",
-    )
-    monthly_image_quota = models.PositiveIntegerField(
-        "monthly image quota",
-        null=True,
-        blank=True,
-        help_text="Images the team may request per calendar month. Empty: unlimited.",
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = "team policy"
-        verbose_name_plural = "team policies"
-
-    def __str__(self):
-        return f"policy of {self.team}"
-
-    @property
-    def has_quota(self) -> bool:
-        return self.monthly_image_quota is not None
 
 
 class AppendOnly(Exception):
@@ -83,7 +58,7 @@ class AuditEntry(models.Model):
         ADMIN = "admin", "Django admin"
 
     team = models.ForeignKey(
-        Team,
+        "teams.Team",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         null=True,
