@@ -514,7 +514,7 @@ def selection_collect(request):
 def collection_zip(request, pk: int):
     """A collection as a zip, with the same file names and metadata.json as a selection."""
     collection = selectors.collection_for_team(team=request.team, pk=pk)
-    visible = generation_selectors.visible_results(
+    visible = generation_selectors.results_visible_among(
         team=request.team,
         ids=list(collection.results.values_list("pk", flat=True)),
         membership=request.membership,

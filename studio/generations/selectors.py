@@ -119,7 +119,7 @@ def result_for_team(*, team, pk: int, membership) -> Result:
     return result
 
 
-def visible_results(*, team, ids: list[int], membership) -> list[Result]:
+def results_visible_among(*, team, ids: list[int], membership) -> list[Result]:
     """The team's stored results among `ids` that `membership` may see; the rest left out."""
     policy = team_policy(team)
     return [
