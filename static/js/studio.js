@@ -237,3 +237,46 @@
     if (event.target.closest && event.target.closest("[data-remove-chip]")) setTimeout(renderChips);
   });
 })();
+
+// Prompt history: pick one from the list, or ↑ / ↓ in an empty (or recalled) prompt box.
+(function () {
+  "use strict";
+  var at = -1;
+  function items() { return Array.from(document.querySelectorAll("[data-use-prompt]")); }
+  function prompt() { return document.querySelector("#generation-form textarea[name=prompt]"); }
+  function use(text) {
+    var box = prompt();
+    if (!box) return;
+    box.value = text;
+    box.dataset.recalled = "1";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  document.addEventListener("click", function (event) {
+    var item = event.target.closest && event.target.closest("[data-use-prompt]");
+    if (!item) return;
+    use(item.textContent);
+    item.closest("details").open = false;
+    prompt().focus();
+  });
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("#generation-form textarea[name=prompt]")) return;
+    if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+    if (box.value && !box.dataset.recalled) return;
+    var list = items();
+    if (!list.length) {
+      var history = document.querySelector("[data-prompt-history]");
+      if (history && window.htmx) htmx.ajax("GET", history.getAttribute("hx-get"),
+        { target: history.querySelector(".prompt-history__list"), swap: "innerHTML" })
+        .then(function () { at = -1; if (items().length) { at = 0; use(items()[0].textContent); } });
+      event.preventDefault();
+      return;
+    }
+    at = Math.max(-1, Math.min(list.length - 1, at + (event.key === "ArrowUp" ? 1 : -1)));
+    if (at < 0) { box.value = ""; delete box.dataset.recalled; } else use(list[at].textContent);
+    event.preventDefault();
+  });
+  document.addEventListener("input", function (event) {
+    if (event.isTrusted && event.target.dataset) delete event.target.dataset.recalled;
+  });
+})();

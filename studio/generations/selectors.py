@@ -161,3 +161,20 @@ def trashed_thumbnail_for_team(*, team, pk: int) -> Result:
         .exclude(thumbnail=""),
         pk=pk,
     )
+
+
+def prompt_history(*, team, user, limit: int = 50) -> list[str]:
+    """The member's last `limit` distinct prompts in this team, newest first."""
+    prompts: list[str] = []
+    rows = (
+        Generation.objects.for_team(team)
+        .filter(created_by=user, tool="generate_image")
+        .order_by("-created_at")
+        .values_list("prompt", flat=True)[: limit * 4]
+    )
+    for prompt in rows:
+        if prompt not in prompts:
+            prompts.append(prompt)
+        if len(prompts) == limit:
+            break
+    return prompts

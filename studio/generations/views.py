@@ -171,6 +171,13 @@ def gallery_updates(request):
     )
 
 
+@require_GET
+def prompt_history(request):
+    """The member's last 50 prompts, for the prompt box's list and its ↑ key."""
+    prompts = selectors.prompt_history(team=request.team, user=request.user)
+    return render(request, f"{PAGE}#prompt-history", {"prompts": prompts})
+
+
 # --- delete and the Trash ----------------------------------------------------
 
 

@@ -111,3 +111,19 @@ def test_waiting_states_say_what_is_happening(client):
     card = card[: card.index("</article>")]
     assert "Saving images (0 of 4)" in card
     assert "badge--succeeded" not in card  # no green badge before there is an image
+
+
+@pytest.mark.django_db
+def test_prompt_history_is_the_members_own_last_prompts(client):
+    user, other = make_user(), make_user()
+    team = user.teams.get()
+    for prompt in ["first", "second", "first", "third"]:
+        Generation.objects.create(team=team, created_by=user, prompt=prompt)
+    Generation.objects.create(team=team, created_by=other, prompt="not mine")
+    client.force_login(user)
+
+    html = client.get(reverse("prompt_history"), **HTMX).content.decode()
+
+    items = [line.split(">")[1].split("<")[0] for line in html.split("data-use-prompt")[1:]]
+    assert items == ["third", "first", "second"]
+    assert "not mine" not in html
