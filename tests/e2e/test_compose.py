@@ -4,7 +4,6 @@ settings in effect as chips, and a remix that keeps what was just added."""
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
 from studio.generations.models import Reference
