@@ -94,7 +94,12 @@ def gallery_news(request):
         after=after,
     )
     context = {"seq": request.team.change_seq, "newest": after, "fresh": fresh}
-    return render(request, f"{PAGE}#news", context)
+    response = render(request, f"{PAGE}#news", context)
+    # Images moved to the Trash since: gallery.js drops their tiles at once.
+    gone = generation_selectors.trashed_result_ids_since(team=request.team, seq=seq)
+    if gone:
+        trigger_client_event(response, "gallery:deleted", {"ids": gone})
+    return response
 
 
 @require_POST

@@ -178,3 +178,12 @@ def prompt_history(*, team, user, limit: int = 50) -> list[str]:
         if len(prompts) == limit:
             break
     return prompts
+
+
+def trashed_result_ids_since(*, team, seq: int) -> list[int]:
+    """Results of generations changed after `seq` that are now in the Trash."""
+    return list(
+        Result.all_objects.filter(team=team, generation__seq__gt=seq)
+        .filter(Q(deleted_at__isnull=False) | Q(generation__deleted_at__isnull=False))
+        .values_list("pk", flat=True)[:500]
+    )

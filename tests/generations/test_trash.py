@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from studio.generations import services
 from studio.generations.models import Generation, Result
-from studio.review.models import AuditEntry
+from studio.audit.models import AuditEntry
 from studio.teams.models import Membership
 from tests.gallery.factories import make_results, make_share_link, member_of, sign_in
 
@@ -57,6 +58,10 @@ def test_the_creator_deletes_a_generation_and_it_leaves_every_view(world):
     update = watcher.get(reverse("gallery_updates"), {"cursor": cursor}, **HTMX)
     assert f'id="generation-{generation.pk}" hx-swap-oob="delete"' in update.content.decode()
     assert f"generation-{generation.pk}" not in watcher.get(reverse("studio")).content.decode()
+    # ... and an open gallery drops its tiles on its next poll.
+    news = watcher.get(reverse("gallery_news"), {"seq": cursor}, **HTMX)
+    gone = json.loads(news["HX-Trigger"])["gallery:deleted"]["ids"]
+    assert sorted(gone) == sorted(r.pk for r in results)
     gallery = watcher.get(reverse("gallery")).content.decode()
     assert f"tile-{results[0].pk}" not in gallery
     assert watcher.get(reverse("gallery"), {"q": "lighthouse"}).content.decode().count("tile-") == 0

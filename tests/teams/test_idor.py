@@ -76,6 +76,7 @@ ID_URLS = {
     "collection_rename": ("post", {"pk": "collection"}, {"name": "Renamed"}),
     "collection_delete": ("post", {"pk": "collection"}, {}),
     "collection_share": ("post", {"pk": "collection"}, {}),
+    "collection_zip": ("get", {"pk": "collection"}, {}),
     "collection_add": ("post", {"pk": "collection", "result_pk": "spare"}, {}),
     "collection_remove": ("post", {"pk": "collection", "result_pk": "result"}, {}),
     "collection_cover": ("post", {"pk": "collection", "result_pk": "result"}, {}),
