@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from studio.audit.models import AuditEntry
 from studio.generations import services
 from studio.generations.models import Generation, Result
-from studio.audit.models import AuditEntry
 from studio.teams.models import Membership
 from tests.gallery.factories import make_results, make_share_link, member_of, sign_in
 
