@@ -124,8 +124,14 @@ def test_every_page_fits_reads_and_keeps_the_console_empty(
     context, page, errors = _open(browser, live_server, viewport, scheme)
     axe = Axe()
     problems = {}
-    for name in PAGES:
-        page.goto(reverse(name))
+    user, team, batch, source = studio_world
+    pages = {name: reverse(name) for name in PAGES}
+    pages["result_detail"] = reverse("result_detail", args=[source.results.get().pk])
+    pages["collection_detail"] = reverse(
+        "collection_detail", args=[Collection.objects.get(team=team).pk]
+    )
+    for name, url in pages.items():
+        page.goto(url)
         page.wait_for_load_state("networkidle")
         _images_loaded(page)
         page.screenshot(path=results_dir / f"layout-{name}-{viewport}-{scheme}.png", full_page=True)
