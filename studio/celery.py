@@ -2,6 +2,8 @@ import os
 
 from celery import Celery
 
+import studio.broker  # noqa: F401  (registers the embedded broker's studio-sqlite:// transport)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
 app = Celery("studio")
