@@ -15,7 +15,8 @@ from studio.audit.models import AuditEntry
 from studio.generations import services
 from studio.generations.models import Generation, Result
 from studio.teams.models import Membership
-from tests.gallery.factories import make_results, make_share_link, member_of, sign_in
+from tests.fixtures.factories import make_member as member_of
+from tests.gallery.factories import make_results, make_share_link, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
