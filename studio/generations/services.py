@@ -151,7 +151,9 @@ def reference_from_result(*, result: Result) -> Reference:
         height=result.height,
         bytes=result.bytes,
         remote_file_id=result.remote_file_id,
-        uploaded_at=timezone.now(),
+        # VideoGen made the file with the result: a temporary one may be archived a
+        # day after that, and the pipeline uploads Studio's copy then (REFERENCE_LIFETIME).
+        uploaded_at=result.created_at,
     )
     with result.image.open("rb") as data:
         reference.image.save(
