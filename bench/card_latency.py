@@ -38,7 +38,7 @@ OBSERVER = """
     for (const card of document.querySelectorAll('article.card[data-status="succeeded"]')) {
       const id = card.id.replace('generation-', '');
       if (window.__seen[id]) continue;
-      const images = [...card.querySelectorAll('.thumbs img')];
+      const images = [...card.querySelectorAll('.batch img')];
       if (images.length && images.every(i => i.complete && i.naturalWidth > 0)) {
         window.__seen[id] = Date.now();
       }

@@ -20,3 +20,8 @@ def schedule_periodic_tasks(sender, **kwargs):
         sender.signature("generations.reconcile_generations"),
         name="reconcile overdue generations",
     )
+    sender.add_periodic_task(
+        6 * 3600,
+        sender.signature("generations.purge_trash"),
+        name="purge the Trash of what is past its 30 days",
+    )

@@ -286,6 +286,8 @@ STUDIO_MAX_REFERENCE_PIXELS = envint("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000)
 STUDIO_MAX_RESULT_BYTES = envint("STUDIO_MAX_RESULT_BYTES", 200 * 1024 * 1024)
 STUDIO_MAX_RESULT_PIXELS = envint("STUDIO_MAX_RESULT_PIXELS", 200_000_000)
 STUDIO_GALLERY_PAGE_SIZE = envint("STUDIO_GALLERY_PAGE_SIZE", 48)
+# Deleted generations and images can be restored from the Trash for this long.
+STUDIO_TRASH_DAYS = envint("STUDIO_TRASH_DAYS", 30)
 STUDIO_THUMBNAIL_SIZE = envint("STUDIO_THUMBNAIL_SIZE", 512)
 
 # VideoGen. With no API key the studio talks to the local sandbox.

@@ -5,15 +5,7 @@
 (function () {
   "use strict";
 
-  function toast(message, isError) {
-    var box = document.getElementById("toasts");
-    if (!box) return;
-    var item = document.createElement("div");
-    item.className = "toast" + (isError ? " toast--error" : "");
-    item.textContent = message;
-    box.append(item);
-    setTimeout(function () { item.remove(); }, isError ? 8000 : 4000);
-  }
+  var toast = function (m, e) { window.StudioUI.toast(m, e); };
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy-text]");
@@ -79,4 +71,92 @@
       }
     });
   });
+})();
+
+// The gallery's selection: click a tile's box, shift-click for a range, or
+// select all in view; then zip, add to a collection, compare or delete.
+(function () {
+  "use strict";
+  var last = null;
+  function boxes() { return Array.from(document.querySelectorAll("input.tile__select")); }
+  function update() {
+    var bar = document.querySelector("[data-selection]");
+    if (!bar) return;
+    var chosen = boxes().filter(function (b) { return b.checked; });
+    bar.hidden = chosen.length === 0;
+    bar.querySelector("[data-selection-count]").textContent =
+      chosen.length + (chosen.length === 1 ? " image selected" : " images selected");
+    var compare = bar.querySelector("[data-compare]");
+    if (compare) compare.disabled = chosen.length < 2 || chosen.length > 4;
+    document.querySelectorAll(".tile").forEach(function (tile) {
+      var box = tile.querySelector("input.tile__select");
+      tile.classList.toggle("tile--selected", !!(box && box.checked));
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var box = event.target.matches && event.target.matches("input.tile__select") ? event.target : null;
+    if (box) {
+      var all = boxes();
+      if (event.shiftKey && last && last.isConnected) {
+        var a = all.indexOf(last), b = all.indexOf(box);
+        all.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (x) { x.checked = box.checked; });
+      }
+      last = box;
+      update();
+      return;
+    }
+    if (event.target.closest && event.target.closest("[data-select-all]")) {
+      boxes().forEach(function (b) { b.checked = true; });
+      update();
+    }
+    if (event.target.closest && event.target.closest("#gallery-selection [data-selection-clear]")) {
+      boxes().forEach(function (b) { b.checked = false; });
+      update();
+    }
+    if (event.target.closest && event.target.closest("[data-compare]")) compare();
+  });
+  document.addEventListener("keydown", function (event) {
+    // Ctrl/Cmd+A in the gallery selects every image in view.
+    if ((event.ctrlKey || event.metaKey) && event.key === "a" && document.getElementById("gallery-grid") &&
+        !event.target.closest("input, textarea, select, [contenteditable]")) {
+      boxes().forEach(function (b) { b.checked = true; });
+      update();
+      event.preventDefault();
+    }
+  });
+  // Deleted images leave the grid at once.
+  document.body.addEventListener("gallery:deleted", function (event) {
+    event.detail.ids.forEach(function (id) {
+      var tile = document.getElementById("tile-" + id);
+      if (tile) tile.remove();
+    });
+    update();
+  });
+  document.body.addEventListener("htmx:afterSettle", update);
+
+  // Compare 2 to 4 images side by side, in the viewer.
+  function compare() {
+    var dialog = document.getElementById("lightbox");
+    var body = document.getElementById("lightbox-body");
+    var chosen = boxes().filter(function (b) { return b.checked; }).slice(0, 4);
+    if (!dialog || chosen.length < 2) return;
+    var grid = document.createElement("div");
+    grid.className = "compare compare--" + chosen.length;
+    chosen.forEach(function (box) {
+      var tile = box.closest(".tile");
+      var thumb = tile.querySelector(".tile__image img");
+      var figure = document.createElement("figure");
+      figure.className = "compare__item";
+      var img = document.createElement("img");
+      img.src = "/media/results/" + encodeURIComponent(box.value) + "/original/";
+      img.alt = thumb ? thumb.alt : "";
+      var caption = document.createElement("figcaption");
+      caption.textContent = thumb ? thumb.alt : "";
+      figure.append(img, caption);
+      grid.append(figure);
+    });
+    body.replaceChildren(grid);
+    dialog.dataset.result = "";
+    if (!dialog.open) dialog.showModal();
+  }
 })();

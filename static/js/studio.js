@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var MAX_REFERENCES = 4;
+  var toast = function (m, e) { window.StudioUI.toast(m, e); };
 
   function dropzoneOf(el) { return el && el.closest && el.closest("[data-dropzone]"); }
 
@@ -46,19 +47,39 @@
     var zone = dropzoneOf(event.target);
     if (zone && !zone.contains(event.relatedTarget)) zone.classList.remove("dropzone--active");
   });
+  // An image dragged from the feed or the gallery: the studio's own result.
+  var RESULT_TYPE = "application/x-studio-result";
+  document.addEventListener("dragstart", function (event) {
+    var link = event.target.closest && event.target.closest("[data-drag-result], .tile a[data-lightbox-id]");
+    if (!link) return;
+    event.dataTransfer.setData(RESULT_TYPE, link.dataset.dragResult || link.dataset.lightboxId);
+    event.dataTransfer.effectAllowed = "copy";
+  });
   document.addEventListener("drop", function (event) {
     var zone = dropzoneOf(event.target);
     if (!zone) return;
     event.preventDefault();
     zone.classList.remove("dropzone--active");
+    var resultId = event.dataTransfer.getData(RESULT_TYPE);
+    if (resultId && window.htmx) {
+      htmx.ajax("POST", "/results/" + encodeURIComponent(resultId) + "/use-as-reference/",
+        { source: zone, swap: "none" });
+      return;
+    }
     var input = zone.querySelector("input[type=file]");
-    // Dropped files are added to those already chosen, images only.
+    // Dropped files are added to those already chosen, images only; say what was left out.
     var merged = new DataTransfer();
-    Array.from(input.files).concat(Array.from(event.dataTransfer.files))
+    var dropped = Array.from(event.dataTransfer.files);
+    var refused = dropped.filter(function (file) { return file.type.indexOf("image/") !== 0; });
+    Array.from(input.files).concat(dropped)
       .filter(function (file) { return file.type.indexOf("image/") === 0; })
       .forEach(function (file) { merged.items.add(file); });
     input.files = merged.files;
     renderPreviews(zone);
+    if (refused.length) {
+      toast(refused.map(function (f) { return f.name; }).join(", ") +
+        (refused.length === 1 ? " is not an image; it was left out." : " are not images; they were left out."), true);
+    }
   });
 
   // Lightbox: the thumbnail's link still opens the image's own page without JS.
@@ -92,6 +113,21 @@
     if (openResult(link.dataset.lightboxId)) event.preventDefault();
   });
   document.addEventListener("click", function (event) {
+    var step = event.target.closest && event.target.closest("[data-lightbox-step]");
+    if (step) move(Number(step.dataset.lightboxStep));
+  });
+  // Swipe left or right on the viewer to move (phones).
+  var swipeX = null;
+  document.addEventListener("pointerdown", function (event) {
+    swipeX = event.target.closest && event.target.closest("#lightbox .viewer__image") ? event.clientX : null;
+  });
+  document.addEventListener("pointerup", function (event) {
+    if (swipeX === null) return;
+    var dx = event.clientX - swipeX;
+    swipeX = null;
+    if (Math.abs(dx) > 60) move(dx < 0 ? 1 : -1);
+  });
+  document.addEventListener("click", function (event) {
     // A click on the backdrop (the dialog itself, outside its content) closes it.
     if (event.target.id === "lightbox") event.target.close();
     var copy = event.target.closest && event.target.closest("[data-copy]");
@@ -116,16 +152,6 @@
     }
   });
 
-  // Toasts: the server says what happened through HX-Trigger events.
-  function toast(message, isError) {
-    var box = document.getElementById("toasts");
-    if (!box) return;
-    var item = document.createElement("div");
-    item.className = "toast" + (isError ? " toast--error" : "");
-    item.textContent = message;
-    box.append(item);
-    setTimeout(function () { item.remove(); }, isError ? 8000 : 4000);
-  }
   document.body.addEventListener("studio:done", function (event) {
     var dialog = lightbox();
     if (dialog && dialog.open) dialog.close();
@@ -171,4 +197,86 @@
     updateSelection();
   });
   document.body.addEventListener("htmx:afterSettle", updateSelection);
+})();
+
+// The settings in effect, as chips above Generate; "Temporary output" says what it means.
+(function () {
+  "use strict";
+  function chip(list, text, title) {
+    var item = document.createElement("li");
+    item.className = "settings-chip" + (title ? " settings-chip--note" : "");
+    item.textContent = text;
+    if (title) {
+      var note = document.createElement("span");
+      note.className = "settings-chip__note";
+      note.textContent = " — " + title;
+      item.append(note);
+    }
+    list.append(item);
+  }
+  function renderChips() {
+    var form = document.getElementById("generation-form");
+    var list = form && form.querySelector("[data-settings-chips]");
+    if (!list) return;
+    list.replaceChildren();
+    var ratio = form.elements.aspect_ratio, count = form.elements.num_results;
+    var watermark = form.elements.watermark_mode, temporary = form.elements.is_output_temporary;
+    if (ratio) chip(list, ratio.value);
+    if (count && count.value) chip(list, count.value + (count.value === "1" ? " image" : " images"));
+    if (watermark && watermark.selectedOptions[0]) chip(list, watermark.selectedOptions[0].textContent);
+    var refs = form.querySelectorAll("#reference-chips li").length +
+      (form.querySelector("input[type=file]") ? form.querySelector("input[type=file]").files.length : 0);
+    if (refs) chip(list, refs + (refs === 1 ? " reference" : " references"));
+    if (temporary && temporary.checked) chip(list, "Temporary output", "kept by VideoGen for 24 h, not searchable");
+  }
+  document.addEventListener("change", renderChips);
+  document.addEventListener("input", renderChips);
+  document.addEventListener("DOMContentLoaded", renderChips);
+  document.addEventListener("htmx:load", renderChips);
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-remove-chip]")) setTimeout(renderChips);
+  });
+})();
+
+// Prompt history: pick one from the list, or ↑ / ↓ in an empty (or recalled) prompt box.
+(function () {
+  "use strict";
+  var at = -1;
+  function items() { return Array.from(document.querySelectorAll("[data-use-prompt]")); }
+  function prompt() { return document.querySelector("#generation-form textarea[name=prompt]"); }
+  function use(text) {
+    var box = prompt();
+    if (!box) return;
+    box.value = text;
+    box.dataset.recalled = "1";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  document.addEventListener("click", function (event) {
+    var item = event.target.closest && event.target.closest("[data-use-prompt]");
+    if (!item) return;
+    use(item.textContent);
+    item.closest("details").open = false;
+    prompt().focus();
+  });
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("#generation-form textarea[name=prompt]")) return;
+    if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+    if (box.value && !box.dataset.recalled) return;
+    var list = items();
+    if (!list.length) {
+      var history = document.querySelector("[data-prompt-history]");
+      if (history && window.htmx) htmx.ajax("GET", history.getAttribute("hx-get"),
+        { target: history.querySelector(".prompt-history__list"), swap: "innerHTML" })
+        .then(function () { at = -1; if (items().length) { at = 0; use(items()[0].textContent); } });
+      event.preventDefault();
+      return;
+    }
+    at = Math.max(-1, Math.min(list.length - 1, at + (event.key === "ArrowUp" ? 1 : -1)));
+    if (at < 0) { box.value = ""; delete box.dataset.recalled; } else use(list[at].textContent);
+    event.preventDefault();
+  });
+  document.addEventListener("input", function (event) {
+    if (event.isTrusted && event.target.dataset) delete event.target.dataset.recalled;
+  });
 })();

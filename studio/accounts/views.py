@@ -3,6 +3,7 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from studio.teams.services import team_create_personal
@@ -35,7 +36,8 @@ def signup(request):
                 team_create_personal(user=user)
             # Signed in by the model backend (axes only refuses, never authenticates).
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("studio")
+            # From an invitation's "Create one": back to it, to join with one click.
+            return redirect(_safe_next(request) or "studio")
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -59,3 +61,12 @@ def account(request):
             return redirect("account")
     context = {"email_form": email_form, "password_form": password_form}
     return render(request, ACCOUNT, context)
+
+
+def _safe_next(request) -> str | None:
+    target = request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None

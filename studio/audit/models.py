@@ -47,6 +47,12 @@ class AuditEntry(models.Model):
         APPROVAL_CHANGE = "policy.approval", "Changed “Require approval”"
         CANCEL = "generation.cancel", "Cancelled a generation"
         REINGEST = "generation.reingest", "Re-ran ingest of a generation"
+        DELETE = "generation.delete", "Moved a generation to the Trash"
+        RESTORE = "generation.restore", "Restored a generation from the Trash"
+        PURGE = "generation.purge", "Purged a generation from the Trash"
+        RESULT_DELETE = "result.delete", "Moved an image to the Trash"
+        RESULT_RESTORE = "result.restore", "Restored an image from the Trash"
+        RESULT_PURGE = "result.purge", "Purged an image from the Trash"
 
     class Via(models.TextChoices):
         STUDIO = "studio", "Studio"

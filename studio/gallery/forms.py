@@ -93,6 +93,11 @@ class GalleryFilterForm(PlainLabels, forms.Form):
     def is_filtered(self) -> bool:
         return any(self.data.get(name) for name in self.fields)
 
+    @property
+    def active_count(self) -> int:
+        """How many filters are set, for the "Filters (2)" button on a phone."""
+        return sum(1 for name in self.fields if self.data.get(name))
+
 
 class CollectionForm(PlainLabels, forms.Form):
     name = forms.CharField(

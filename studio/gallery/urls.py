@@ -21,6 +21,8 @@ urlpatterns = [
     path("collections/<int:pk>/rename/", views.collection_rename, name="collection_rename"),
     path("collections/<int:pk>/delete/", views.collection_delete, name="collection_delete"),
     path("collections/<int:pk>/share/", views.collection_share, name="collection_share"),
+    path("collections/<int:pk>/download.zip", views.collection_zip, name="collection_zip"),
+    path("gallery/selection/collect/", views.selection_collect, name="selection_collect"),
     path(
         "collections/<int:pk>/results/<int:result_pk>/add/",
         views.collection_add,

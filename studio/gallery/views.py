@@ -2,16 +2,27 @@
 thumbnail and reference goes through here, and whether a result may be seen
 is decided in one place (access.py)."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag, urlencode
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, trigger_client_event
 
+from studio.generations import downloads
+from studio.generations import selectors as generation_selectors
 from studio.generations.models import Reference, Result
 
 from . import selectors, services
@@ -45,7 +56,13 @@ def gallery(request):
     page = _page(request, form.filters(user=request.user))
     newest = selectors.Cursor.after(page["results"][0]) if page["results"] else None
     # The news poller starts from what the middleware read before the page's rows.
-    context = {"form": form, "seq": request.team.change_seq, "newest": newest, **page}
+    context = {
+        "form": form,
+        "seq": request.team.change_seq,
+        "newest": newest,
+        "collections": selectors.collection_choices(team=request.team),  # the selection bar's
+        **page,
+    }
     fragments = {"gallery-results": "results", "gallery-more": "page"}
     response = _render(request, PAGE, context, fragments)
     if request.htmx and request.htmx.trigger == "gallery-filters":
@@ -78,7 +95,12 @@ def gallery_news(request):
         after=after,
     )
     context = {"seq": request.team.change_seq, "newest": after, "fresh": fresh}
-    return render(request, f"{PAGE}#news", context)
+    response = render(request, f"{PAGE}#news", context)
+    # Images moved to the Trash since: gallery.js drops their tiles at once.
+    gone = generation_selectors.trashed_result_ids_since(team=request.team, seq=seq)
+    if gone:
+        trigger_client_event(response, "gallery:deleted", {"ids": gone})
+    return response
 
 
 @require_POST
@@ -315,7 +337,7 @@ def result_media(request, pk: int, kind: str):
         content_type,
         etag=f"{result.sha256}-{kind}" if result.sha256 else None,
         as_attachment=request.GET.get("download") == "1",
-        filename=f"studio-{result.generation_id}-{result.position + 1}.{extension}",
+        filename=f"{result.download_name.rsplit('.', 1)[0]}.{extension}",  # from the prompt
     )
 
 
@@ -488,3 +510,57 @@ def _private(response):
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+# --- several images at once (the gallery's selection) ---------------------------------------
+
+
+@require_POST
+def selection_collect(request):
+    """Add the selected images to one collection."""
+    pk = _int(request.POST, "collection")
+    collection = selectors.collection_for_team(team=request.team, pk=pk)
+    ids = _ids(request.POST)
+    results = generation_selectors.results_for_download(
+        team=request.team, ids=ids, membership=request.membership
+    )
+    added = sum(
+        services.collection_add(membership=_membership(request), collection=collection, result=r)
+        for r in results
+    )
+    message = f"Added {added} image{pluralize(added)} to “{collection.name}”."
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect("collection_detail", collection.pk)
+    return trigger_client_event(HttpResponse(status=200), "studio:done", {"message": message})
+
+
+@require_GET
+def collection_zip(request, pk: int):
+    """A collection as a zip, with the same file names and metadata.json as a selection."""
+    collection = selectors.collection_for_team(team=request.team, pk=pk)
+    visible = generation_selectors.results_visible_among(
+        team=request.team,
+        ids=list(collection.results.values_list("pk", flat=True)),
+        membership=request.membership,
+    )
+    if not visible:
+        raise Http404("Nothing in this collection can be downloaded.")
+    response = StreamingHttpResponse(downloads.zip_stream(visible), content_type="application/zip")
+    name = slugify(collection.name) or "collection"
+    response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+    return response
+
+
+def _ids(data) -> list[int]:
+    try:
+        return [int(value) for value in data.getlist("ids")]
+    except ValueError as exc:
+        raise Http404("No such image.") from exc
+
+
+def _int(data, name: str) -> int:
+    try:
+        return int(data.get(name, ""))
+    except ValueError as exc:
+        raise Http404 from exc

@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from . import services
-from .models import ACTIVE_STATUSES, Generation, Reference, Result, Status
+from .models import ACTIVE_STATUSES, Generation, Reference, Result, Status, VideoGenAccount
 
-THUMB = '<img src="{}" alt="" width="{}" height="{}" style="object-fit:cover;border-radius:4px">'
+# No inline style: the CSP covers the admin too.
+THUMB = '<img src="{}" alt="" width="{}" height="{}">'
 
 
 def thumbnail_html(result: Result | None, size: int = 64):
@@ -193,3 +194,12 @@ class ReferenceAdmin(admin.ModelAdmin):
     @admin.display(description="On VideoGen", boolean=True)
     def uploaded(self, reference):
         return reference.uploaded_at is not None
+
+
+@admin.register(VideoGenAccount)
+class VideoGenAccountAdmin(admin.ModelAdmin):
+    """What Studio learned about each API key's account; staff may correct it."""
+
+    list_display = ["key_fingerprint", "has_production_addon", "learned_at", "note"]
+    fields = ["key_fingerprint", "has_production_addon", "note", "learned_at"]
+    readonly_fields = ["key_fingerprint", "learned_at"]

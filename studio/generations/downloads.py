@@ -33,15 +33,28 @@ class _Pipe:
         return data
 
 
-def member_name(result: Result) -> str:
-    return f"{result.generation_id:06d}-{result.position + 1:03d}.{EXTENSIONS[result.content_type]}"
+def member_names(results: list[Result]) -> dict[int, str]:
+    """Zip entries named from the prompt (lighthouse-on-a-cliff-2.png), unique in the zip."""
+    names: dict[int, str] = {}
+    taken: set[str] = set()
+    for result in results:
+        stem = result.download_name.rsplit(".", 1)[0]
+        extension = EXTENSIONS[result.content_type]
+        name, n = f"{stem}.{extension}", 1
+        while name in taken:
+            n += 1
+            name = f"{stem}-{n}.{extension}"
+        taken.add(name)
+        names[result.pk] = name
+    return names
 
 
-def metadata(results: list[Result]) -> dict:
+def metadata(results: list[Result], names: dict[int, str] | None = None) -> dict:
+    names = names or member_names(results)
     return {
         "images": [
             {
-                "file": member_name(r),
+                "file": names[r.pk],
                 "prompt": r.generation.prompt,
                 "tool": r.generation.tool,
                 "aspectRatio": r.generation.aspect_ratio,
@@ -65,11 +78,12 @@ def metadata(results: list[Result]) -> dict:
 
 def zip_stream(results: list[Result]) -> Iterator[bytes]:
     pipe = _Pipe()
+    names = member_names(results)
     # Images are already compressed: store them; only metadata.json is deflated.
     with zipfile.ZipFile(pipe, mode="w", compression=zipfile.ZIP_STORED) as archive:
         for result in results:
             with result.image.open("rb") as source, archive.open(
-                member_name(result), mode="w", force_zip64=True
+                names[result.pk], mode="w", force_zip64=True
             ) as member:
                 while chunk := source.read(CHUNK):
                     member.write(chunk)
@@ -77,7 +91,7 @@ def zip_stream(results: list[Result]) -> Iterator[bytes]:
             yield pipe.drain()
         archive.writestr(
             "metadata.json",
-            json.dumps(metadata(results), indent=2, ensure_ascii=False),
+            json.dumps(metadata(results, names), indent=2, ensure_ascii=False),
             compress_type=zipfile.ZIP_DEFLATED,
         )
     yield pipe.drain()

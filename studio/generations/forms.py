@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from studio.forms import PlainLabels
 
 from .images import InvalidImage, inspect_image, strip_metadata
-from .models import Generation, Reference
+from .models import Generation, Reference, VideoGenAccount
 
 MAX_REFERENCES = 4
 
@@ -17,10 +17,29 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class SelectWithDisabled(forms.Select):
+    """A select whose `disabled_values` are shown but cannot be chosen."""
+
+    disabled_values: frozenset = frozenset()
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value in self.disabled_values:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+NO_ADDON = (
+    "“No watermark” is unavailable: VideoGen refused it for this account, which lacks "
+    "the Production add-on."
+)
+
+
 class MultipleImageField(forms.FileField):
     """Up to MAX_REFERENCES images; each one decoded and checked against the limits."""
 
     widget = MultipleFileInput
+    valid_uploads: list = []
 
     def clean(self, data, initial=None):
         files = [f for f in (data or []) if f] if isinstance(data, list | tuple) else (
@@ -44,7 +63,13 @@ class MultipleImageField(forms.FileField):
                 # Stored and sent to VideoGen without EXIF/GPS/XMP, upright.
                 data, info = strip_metadata(upload, info)
                 checked.append((ContentFile(data, name=upload.name), info))
+        # The valid ones are kept (the view stores them as chips), so an error
+        # on one image does not cost the others.
+        self.valid_uploads = checked
         if errors:
+            if checked:
+                kept = "1 image was" if len(checked) == 1 else f"{len(checked)} images were"
+                errors.append(forms.ValidationError(f"The other {kept} kept."))
             raise forms.ValidationError(errors)
         return checked
 
@@ -97,25 +122,48 @@ class GenerationForm(PlainLabels, forms.Form):
         label="Watermark",
         choices=Generation.WatermarkMode.choices,
         initial="AUTO",
+        widget=SelectWithDisabled,
         help_text="No watermark needs VideoGen's Production add-on.",
     )
     is_output_temporary = forms.BooleanField(
         label="Temporary output",
         required=False,
-        help_text="Kept by VideoGen for at least 24 hours, then may be archived.",
+        help_text="Kept by VideoGen for 24 h, not searchable.",
     )
 
     def __init__(self, *args, team=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reference_ids"].queryset = Reference.objects.filter(team=team)
+        self.no_watermark_allowed = VideoGenAccount.current().has_production_addon is not False
+        if not self.no_watermark_allowed:
+            field = self.fields["watermark_mode"]
+            field.widget.disabled_values = {"NONE"}
+            field.help_text = NO_ADDON
+
+    def clean_watermark_mode(self):
+        mode = self.cleaned_data["watermark_mode"]
+        if mode == "NONE" and not self.no_watermark_allowed:
+            raise forms.ValidationError(NO_ADDON)
+        return mode
+
+    kept_references: list = []
+
+    def valid_uploads(self) -> list:
+        """Uploaded images that passed, when another one failed."""
+        if not self.errors.get("references"):
+            return []
+        return list(self.fields["references"].valid_uploads)
 
     def chosen_references(self) -> list[Reference]:
-        """Library references to show as chips: as posted, or as a remix set them."""
+        """Library references to show as chips: as posted, or as a remix set them,
+        and the valid uploads kept when another one failed."""
         field = self.fields["reference_ids"]
         if self.is_bound:
             ids = [i for i in self.data.getlist(self.add_prefix("reference_ids")) if i.isdigit()]
-            return list(field.queryset.filter(pk__in=ids))
-        return list(self.initial.get("reference_ids") or ())
+            chosen = list(field.queryset.filter(pk__in=ids))
+        else:
+            chosen = list(self.initial.get("reference_ids") or ())
+        return chosen + [r for r in self.kept_references if r not in chosen]
 
     def clean(self):
         cleaned = super().clean()

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import slugify
 
 from studio.teams.models import Team
 from studio.videogen import ASPECT_RATIOS
@@ -54,9 +57,25 @@ class Tool(models.TextChoices):
     VECTORIZE_IMAGE = "vectorize_image", "Vectorize"
 
 
+def ratio_number(aspect_ratio: str) -> str:
+    """ "16:9" -> "1.7778"."""
+    w, _, h = aspect_ratio.partition(":")
+    try:
+        return f"{int(w) / int(h):.4f}"
+    except (ValueError, ZeroDivisionError):
+        return "1"
+
+
 class GenerationQuerySet(models.QuerySet):
     def for_team(self, team):
         return self.filter(team=team)
+
+    def visible(self):
+        """Not in the Trash."""
+        return self.filter(deleted_at__isnull=True)
+
+    def in_trash(self):
+        return self.filter(deleted_at__isnull=False)
 
     def in_flight(self):
         """Work the gallery still waits for: active, or succeeded but not yet stored."""
@@ -116,6 +135,11 @@ class Generation(models.Model):
         on_delete=models.SET_NULL,
         related_name="derived_generations",
     )
+    # The generation whose card an edit (upscale, cut-out, vector, variations)
+    # stacks under: the first one of its lineage. Null for a generation of its own.
+    stack_root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="stacked_edits"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations"
     )
@@ -139,6 +163,9 @@ class Generation(models.Model):
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # Why the last step is being tried again, for the card: "VideoGen answered 502".
+    retry_note = models.CharField(max_length=200, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
     check_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -148,6 +175,11 @@ class Generation(models.Model):
     # Team.change_seq at this row's creation and its latest change (see Team).
     created_seq = models.BigIntegerField(default=0)
     seq = models.BigIntegerField(default=0)
+    # In the Trash since then (restorable for STUDIO_TRASH_DAYS, then purged).
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = GenerationQuerySet.as_manager()
 
@@ -194,6 +226,33 @@ class Generation(models.Model):
     @property
     def is_derived(self) -> bool:
         return self.tool != Tool.GENERATE_IMAGE
+
+    @property
+    def failed_for_want_of_addon(self) -> bool:
+        """Refused because the account lacks the Production add-on: trying the
+        same settings again cannot work."""
+        return self.status == Status.FAILED and self.watermark_mode == "NONE" and (
+            self.error_code in ("production_addon_required", "forbidden")
+        )
+
+    @property
+    def stored_count(self) -> int:
+        """How many images are stored so far (from the prefetched results)."""
+        return sum(1 for r in self.results.all() if r.thumbnail)
+
+    @property
+    def edit_label(self) -> str:
+        """What this edit is, for the badge under its source: "Upscale", "Variations"."""
+        return "Variations" if self.tool == Tool.GENERATE_IMAGE else self.get_tool_display()
+
+    @property
+    def is_saving(self) -> bool:
+        """VideoGen has finished; the images are still being stored."""
+        return self.status == Status.SUCCEEDED and self.ingested_at is None
+
+    @property
+    def aspect(self) -> str:
+        return ratio_number(self.aspect_ratio)
 
     @property
     def placeholder_slots(self) -> range:
@@ -245,6 +304,19 @@ class Generation(models.Model):
         Generation.objects.filter(pk=self.pk).update(seq=seq)
 
 
+class VisibleResultManager(models.Manager):
+    """Results outside the Trash: neither the image nor its generation deleted.
+
+    The default manager, so a deleted image drops out of every read at once
+    (cards, gallery, search, share links, zips, media); the Trash, the purge
+    and the pipeline use `Result.all_objects`."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(
+            deleted_at__isnull=True, generation__deleted_at__isnull=True
+        )
+
+
 class Result(models.Model):
     class ReviewState(models.TextChoices):
         PENDING = "pending", "Awaiting review"
@@ -267,6 +339,13 @@ class Result(models.Model):
     )
     review_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = VisibleResultManager()
+    all_objects = models.Manager()  # noqa: DJ012 (a second manager, not a field)
 
     class Meta:
         ordering = ["generation", "position"]
@@ -285,11 +364,30 @@ class Result(models.Model):
 
     @property
     def audit_label(self) -> str:
-        return f"Image {self.position + 1} of generation {self.generation_id}"
+        """The prompt, not "image 4 of generation 17": what a person recognises."""
+        return f"“{self.generation.prompt[:80]}” (image {self.position + 1})"
 
     @property
     def is_stored(self) -> bool:
         return bool(self.image) and bool(self.sha256)
+
+    @property
+    def download_name(self) -> str:
+        """A file name from the prompt: lighthouse-on-a-cliff-2.png."""
+        stem = slugify(self.generation.prompt)[:60].rstrip("-") or "studio-image"
+        extension = self.image.name.rsplit(".", 1)[-1] if "." in self.image.name else "png"
+        return f"{stem}-{self.position + 1}.{extension}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None or self.generation.deleted_at is not None
+
+    @property
+    def aspect(self) -> str:
+        """width/height as a CSS number for the tile's box (set from JS: no inline styles)."""
+        if self.width and self.height:
+            return f"{self.width / self.height:.4f}"
+        return ratio_number(self.generation.aspect_ratio)
 
     @property
     def is_vector(self) -> bool:
@@ -299,3 +397,43 @@ class Result(models.Model):
     def thumbnail_content_type(self) -> str:
         # Vector results are their own thumbnail: browsers draw SVG at any size.
         return "image/svg+xml" if self.thumbnail.name.endswith(".svg") else "image/webp"
+
+
+class VideoGenAccount(models.Model):
+    """What Studio has learned about the account behind one API key.
+
+    Keyed by a fingerprint of the key (never the key itself). VideoGen does
+    not say up front whether an account has the Production add-on: Studio
+    learns it from its answers (a 403 on watermarkMode NONE, or a NONE that
+    succeeds), and staff can set it in the admin."""
+
+    key_fingerprint = models.CharField(max_length=64, unique=True)
+    # None: not known yet.
+    has_production_addon = models.BooleanField(null=True, blank=True)
+    learned_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "VideoGen account"
+
+    def __str__(self):
+        return f"VideoGen key {self.key_fingerprint[:12]}…"
+
+    @classmethod
+    def fingerprint(cls, api_key: str) -> str:
+        return hashlib.sha256(api_key.encode()).hexdigest()
+
+    @classmethod
+    def current(cls) -> VideoGenAccount:
+        """The account of the configured key (an unsaved one until something is learned)."""
+        fingerprint = cls.fingerprint(settings.VIDEOGEN_API_KEY or "")
+        return cls.objects.filter(key_fingerprint=fingerprint).first() or cls(
+            key_fingerprint=fingerprint
+        )
+
+    @classmethod
+    def learn_production_addon(cls, has_it: bool, note: str = "") -> None:
+        cls.objects.update_or_create(
+            key_fingerprint=cls.fingerprint(settings.VIDEOGEN_API_KEY or ""),
+            defaults={"has_production_addon": has_it, "learned_at": timezone.now(), "note": note},
+        )

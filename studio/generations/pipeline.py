@@ -24,6 +24,7 @@ from django.utils import timezone
 from studio.videogen import client_from_settings
 from studio.videogen.errors import (
     ApiConnectionError,
+    ForbiddenError,
     RateLimitedError,
     VideoGenError,
     may_be_file_gone,
@@ -40,6 +41,7 @@ from .models import (
     Result,
     Status,
     Tool,
+    VideoGenAccount,
 )
 
 log = logging.getLogger(__name__)
@@ -128,6 +130,9 @@ def submit(generation_id: int) -> float | None:
         if exc.transient:  # 5xx: the execution may or may not exist
             log.warning("generation %s: submit outcome unknown: %s", generation.pk, exc)
             return None
+        if isinstance(exc, ForbiddenError) and generation.watermark_mode == "NONE":
+            # The account lacks the Production add-on: the form stops offering NONE.
+            VideoGenAccount.learn_production_addon(False, note=f"403 on {generation}")
         if may_be_file_gone(exc) and _forget_stale_references(generation):
             # A 4xx is a refusal, so posting again after a fresh upload is not a
             # second paid call: back to the queue, and the next submit re-uploads.
@@ -146,6 +151,8 @@ def submit(generation_id: int) -> float | None:
             Status.PENDING,
             remote_execution_id=execution_id,
             next_check_at=timezone.now() + timedelta(seconds=delay),
+            retry_note="",
+            retry_at=None,
         )
         if not moved:
             # Cancelled while we were posting: keep the id and cancel remotely.
@@ -190,7 +197,12 @@ def _refused_before_post(generation: Generation, exc: VideoGenError) -> float | 
         if generation.status == Status.SUBMITTING:
             generation.move(Status.QUEUED)
         retry_after = getattr(exc, "retry_after", None)
-        return max(retry_after or 0, RETRY_SOON)
+        delay = max(retry_after or 0, RETRY_SOON)
+        _note_retry(generation, exc, delay)
+        return delay
+    if isinstance(exc, ForbiddenError) and generation.watermark_mode == "NONE":
+        # The account lacks the Production add-on: the form stops offering NONE.
+        VideoGenAccount.learn_production_addon(False, note=f"403 on generation {generation.pk}")
     generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))
     return None
 
@@ -239,6 +251,18 @@ def _ensure_uploaded(client, reference: Reference) -> str | None:
     return None
 
 
+def _note_retry(generation: Generation, exc: VideoGenError, delay: float | None) -> None:
+    """Tell the card why it waits: "Retrying — VideoGen answered 502, next try in 8 s"."""
+    if isinstance(exc, RateLimitedError):
+        note = "VideoGen asked Studio to slow down (429)"
+    elif exc.status:
+        note = f"VideoGen answered {exc.status}"
+    else:
+        note = "VideoGen could not be reached"
+    retry_at = timezone.now() + timedelta(seconds=delay or RETRY_SOON)
+    generation.touch(retry_note=note, retry_at=retry_at)
+
+
 # --- check ----------------------------------------------------------------
 
 
@@ -256,9 +280,13 @@ def check(generation_id: int) -> float | None:
         execution = client.get_execution(generation.remote_execution_id)
     except VideoGenError as exc:
         if exc.transient:
-            return _schedule_next_check(generation, getattr(exc, "retry_after", None))
+            delay = _schedule_next_check(generation, getattr(exc, "retry_after", None))
+            _note_retry(generation, exc, delay)
+            return delay
         generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))
         return None
+    if generation.retry_note:
+        generation.touch(retry_note="", retry_at=None)
 
     if apply_execution(generation, execution):
         return None
@@ -359,12 +387,16 @@ def ingest(generation_id: int, sources: list[dict] | None = None) -> None:
             _store_original(client, result, source)
         if not result.thumbnail:
             _store_thumbnail(result)
+            if len(sources) > 1:
+                generation.touch()  # "Saving images (2 of 4)" on every open page
         if time.monotonic() - beat > INGEST_HEARTBEAT_SECONDS:
             # A long ingest (100 results) is alive: the reconciler must not start
             # a second one. Bookkeeping only, not a change the gallery shows.
             Generation.objects.filter(pk=generation.pk).update(updated_at=timezone.now())
             beat = time.monotonic()
     generation.touch(ingested_at=timezone.now())
+    if generation.watermark_mode == "NONE" and not VideoGenAccount.current().has_production_addon:
+        VideoGenAccount.learn_production_addon(True, note=f"NONE worked: {generation}")
     log.info("generation %s: stored %d results", generation.pk, len(sources))
 
 
@@ -377,13 +409,13 @@ def ingest_gave_up(generation_id: int, exc: VideoGenError) -> None:
 def _result_row(generation: Generation, position: int, file_id: str) -> Result:
     try:
         with transaction.atomic():
-            result, _ = Result.objects.get_or_create(
+            result, _ = Result.all_objects.get_or_create(
                 generation=generation,
                 position=position,
                 defaults={"team_id": generation.team_id, "remote_file_id": file_id},
             )
     except IntegrityError:  # a second ingest created it first
-        result = Result.objects.get(generation=generation, position=position)
+        result = Result.all_objects.get(generation=generation, position=position)
     return result
 
 
@@ -422,7 +454,7 @@ def _store_original(client, result: Result, source: dict) -> None:
         name = _result_path(result, "results", info.sha256, extension)
         if not default_storage.exists(name):
             name = default_storage.save(name, File(tmp))
-    Result.objects.filter(pk=result.pk).update(
+    Result.all_objects.filter(pk=result.pk).update(
         image=name,
         content_type=info.content_type,
         width=info.width,
@@ -435,7 +467,7 @@ def _store_original(client, result: Result, source: dict) -> None:
 
 def _store_thumbnail(result: Result) -> None:
     if result.is_vector:  # an SVG is drawn sharp at any size: it is its own thumbnail
-        Result.objects.filter(pk=result.pk).update(thumbnail=result.image.name)
+        Result.all_objects.filter(pk=result.pk).update(thumbnail=result.image.name)
         result.thumbnail.name = result.image.name
         return
     with result.image.open("rb") as original:
@@ -443,7 +475,7 @@ def _store_thumbnail(result: Result) -> None:
     name = _result_path(result, "thumbnails", result.sha256, "webp")
     if not default_storage.exists(name):
         name = default_storage.save(name, ContentFile(data))
-    Result.objects.filter(pk=result.pk).update(thumbnail=name)
+    Result.all_objects.filter(pk=result.pk).update(thumbnail=name)
     result.thumbnail.name = name
 
 

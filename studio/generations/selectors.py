@@ -1,6 +1,6 @@
 """Reads of generations, always scoped to one team."""
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -13,28 +13,76 @@ MAX_CHANGES_PER_UPDATE = 200
 
 
 def _with_results(queryset):
+    """Cards: each with its visible results, and the edits stacked under it."""
+    edits = (
+        Generation.objects.visible()
+        .select_related("created_by", "source_result")
+        .prefetch_related(Prefetch("results", queryset=Result.objects.order_by("position")))
+        .order_by("created_at", "pk")
+    )
     return queryset.select_related("created_by").prefetch_related(
-        Prefetch("results", queryset=Result.objects.order_by("position")), "references"
+        Prefetch("results", queryset=Result.objects.order_by("position")),
+        "references",
+        Prefetch("stacked_edits", queryset=edits),
     )
 
 
 def generation_for_team(*, team, pk: int) -> Generation:
-    """Another team's generation is a 404, never a 403: its existence is not told."""
-    return get_object_or_404(Generation.objects.for_team(team), pk=pk)
+    """Another team's generation is a 404, never a 403: its existence is not told.
+    So is one in the Trash."""
+    return get_object_or_404(Generation.objects.for_team(team).visible(), pk=pk)
 
 
 def gallery_generations(*, team, limit: int) -> list[Generation]:
-    return list(_with_results(Generation.objects.for_team(team))[:limit])
+    """The studio's cards: generations of their own; edits come stacked inside."""
+    cards = Generation.objects.for_team(team).visible().filter(stack_root__isnull=True)
+    return list(_with_results(cards)[:limit])
 
 
 def generations_changed_since(*, team, cursor: int) -> list[Generation] | None:
-    """Generations changed after `cursor`, newest first; None when too many to send."""
+    """The cards changed after `cursor`, newest first; None when too many to send.
+
+    A changed edit changes the card it stacks under; a card moved to the
+    Trash is sent too, so that open pages drop it."""
     changed = list(
-        _with_results(Generation.objects.for_team(team).filter(seq__gt=cursor))[
-            : MAX_CHANGES_PER_UPDATE + 1
-        ]
+        Generation.objects.for_team(team)
+        .filter(seq__gt=cursor)
+        .values_list("pk", "stack_root_id")[: MAX_CHANGES_PER_UPDATE + 1]
     )
-    return None if len(changed) > MAX_CHANGES_PER_UPDATE else changed
+    if len(changed) > MAX_CHANGES_PER_UPDATE:
+        return None
+    ids = {root or pk for pk, root in changed}
+    return list(_with_results(Generation.objects.for_team(team).filter(pk__in=ids)))
+
+
+def trashed_generation_for_team(*, team, pk: int) -> Generation:
+    return get_object_or_404(Generation.objects.for_team(team).in_trash(), pk=pk)
+
+
+def trashed_result_for_team(*, team, pk: int) -> Result:
+    return get_object_or_404(
+        Result.all_objects.filter(team=team, deleted_at__isnull=False).select_related("generation"),
+        pk=pk,
+    )
+
+
+def trash(*, team) -> dict:
+    """What is in the team's Trash, newest deletion first."""
+    generations = list(
+        Generation.objects.for_team(team)
+        .in_trash()
+        .select_related("created_by", "deleted_by")
+        .prefetch_related(Prefetch("results", queryset=Result.all_objects.order_by("position")))
+        .order_by("-deleted_at")[:200]
+    )
+    results = list(
+        Result.all_objects.filter(
+            team=team, deleted_at__isnull=False, generation__deleted_at__isnull=True
+        )
+        .select_related("generation", "generation__created_by", "deleted_by")
+        .order_by("-deleted_at")[:200]
+    )
+    return {"generations": generations, "results": results}
 
 
 def with_card_results(generations: list[Generation], *, team, membership) -> list[Generation]:
@@ -44,7 +92,9 @@ def with_card_results(generations: list[Generation], *, team, membership) -> lis
     The team's policy is read once, and only when a card shows results.
     """
     policy = None
-    for generation in generations:
+    # The edits stacked under a card show their results too.
+    cards = [*generations, *(e for g in generations for e in g.stacked_edits.all())]
+    for generation in cards:
         if generation.status == Status.SUCCEEDED and generation.ingested_at:
             policy = policy or team_policy(team)
             generation.shown = visible_results(
@@ -70,6 +120,19 @@ def result_for_team(*, team, pk: int, membership) -> Result:
     return result
 
 
+def results_visible_among(*, team, ids: list[int], membership) -> list[Result]:
+    """The team's stored results among `ids` that `membership` may see; the rest left out."""
+    policy = team_policy(team)
+    return [
+        r
+        for r in Result.objects.filter(team=team, pk__in=ids)
+        .exclude(sha256="")
+        .select_related("generation", "generation__created_by")
+        .order_by("-created_at", "-pk")
+        if may_see_result(result=r, membership=membership, policy=policy)
+    ]
+
+
 def results_for_download(*, team, ids: list[int], membership) -> list[Result]:
     """The team's stored results for `ids` that `membership` may see, in the order asked.
 
@@ -91,3 +154,39 @@ def results_for_download(*, team, ids: list[int], membership) -> list[Result]:
     if set(wanted) - set(found):
         raise Http404("No such image.")
     return [found[pk] for pk in wanted]
+
+
+def trashed_thumbnail_for_team(*, team, pk: int) -> Result:
+    """A stored result in the Trash, itself or with its generation."""
+    return get_object_or_404(
+        Result.all_objects.filter(team=team)
+        .filter(Q(deleted_at__isnull=False) | Q(generation__deleted_at__isnull=False))
+        .exclude(thumbnail=""),
+        pk=pk,
+    )
+
+
+def prompt_history(*, team, user, limit: int = 50) -> list[str]:
+    """The member's last `limit` distinct prompts in this team, newest first."""
+    prompts: list[str] = []
+    rows = (
+        Generation.objects.for_team(team)
+        .filter(created_by=user, tool="generate_image")
+        .order_by("-created_at")
+        .values_list("prompt", flat=True)[: limit * 4]
+    )
+    for prompt in rows:
+        if prompt not in prompts:
+            prompts.append(prompt)
+        if len(prompts) == limit:
+            break
+    return prompts
+
+
+def trashed_result_ids_since(*, team, seq: int) -> list[int]:
+    """Results of generations changed after `seq` that are now in the Trash."""
+    return list(
+        Result.all_objects.filter(team=team, generation__seq__gt=seq)
+        .filter(Q(deleted_at__isnull=False) | Q(generation__deleted_at__isnull=False))
+        .values_list("pk", flat=True)[:500]
+    )

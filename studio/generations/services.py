@@ -6,11 +6,14 @@ steps live in pipeline.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from studio.audit.models import AuditEntry
 from studio.audit.services import record as audit_record
@@ -61,8 +64,11 @@ def generation_create(
     watermark_mode: str = "AUTO",
     is_output_temporary: bool = False,
     idempotency_key: str | None = None,
+    source_result: Result | None = None,
 ) -> Generation:
     """A new generate-image request: stored as queued, submitted by a worker.
+
+    `source_result`: the image these are variations of (they stack under it).
 
     With an `idempotency_key` (the form's), a second call with the same key
     (a double click, a replayed post) returns the first call's generation and
@@ -93,6 +99,8 @@ def generation_create(
                     watermark_mode=watermark_mode,
                     is_output_temporary=is_output_temporary,
                     idempotency_key=idempotency_key or "",
+                    source_result=source_result,
+                    stack_root_id=_stack_root_id(source_result),
                 ),
                 references=rows,
             )
@@ -221,7 +229,15 @@ def generation_variations(*, result: Result, user) -> Generation:
         num_results=source.num_results,
         watermark_mode=source.watermark_mode,
         is_output_temporary=source.is_output_temporary,
+        source_result=result,
     )
+
+
+def _stack_root_id(source_result: Result | None) -> int | None:
+    if source_result is None:
+        return None
+    source = source_result.generation
+    return source.stack_root_id or source.pk
 
 
 @transaction.atomic
@@ -240,6 +256,7 @@ def generation_derive(*, result: Result, tool: str, user) -> Generation:
             created_by=user,
             tool=tool,
             source_result=result,
+            stack_root_id=_stack_root_id(result),
             prompt=source.prompt,
             aspect_ratio=source.aspect_ratio,
             num_results=1,
@@ -249,6 +266,161 @@ def generation_derive(*, result: Result, tool: str, user) -> Generation:
     )
 
 
+def remix_settings(
+    *, generation: Generation, current, current_references, no_watermark_allowed: bool
+) -> tuple[dict, list[str]]:
+    """A past generation's settings merged into the form: its prompt and
+    settings, the form's references plus its own (at most 4), and what changed,
+    in words."""
+    references = list(current_references)
+    references += [r for r in generation.references.all() if r not in references]
+    initial = {
+        "prompt": generation.prompt,
+        "aspect_ratio": generation.aspect_ratio,
+        "num_results": generation.num_results,
+        "watermark_mode": generation.watermark_mode,
+        "is_output_temporary": generation.is_output_temporary,
+        "reference_ids": references[:4],
+    }
+    changes = []
+    if initial["watermark_mode"] == "NONE" and not no_watermark_allowed:
+        initial["watermark_mode"] = "AUTO"
+        changes.append("Watermark: automatic (this account lacks the Production add-on).")
+    labels = dict(Generation.WatermarkMode.choices)
+    shown = {
+        "prompt": ("Prompt", lambda v: f"“{v[:60]}”"),
+        "aspect_ratio": ("Aspect ratio", str),
+        "num_results": ("Number of results", str),
+        "watermark_mode": ("Watermark", lambda v: labels.get(v, v)),
+    }
+    for name, (label, say) in shown.items():
+        before = current.get(name) if current else None
+        if before is not None and str(before).strip() != str(initial[name]):
+            changes.append(f"{label}: {say(str(initial[name]))}")
+    temporary = current.get("is_output_temporary") == "on" if current else None
+    if current and temporary != initial["is_output_temporary"]:
+        changes.append(f"Temporary output: {'on' if initial['is_output_temporary'] else 'off'}")
+    kept = len(current_references)
+    if kept:
+        changes.append(f"Kept the {kept} reference{'s' if kept > 1 else ''} already chosen.")
+    if len(references) > 4:
+        changes.append(f"Only 4 references fit: {len(references) - 4} left out.")
+    return initial, changes
+
+
+# --- Trash -------------------------------------------------------------------
+
+
+def may_delete(*, generation: Generation, membership) -> bool:
+    """Delete and restore follow the ownership rule of cancel and resubmit."""
+    return generation.may_be_managed_by(membership)
+
+
+def _require_may_delete(generation: Generation, membership) -> None:
+    if not may_delete(generation=generation, membership=membership):
+        raise PermissionDenied("Only the person who made it, or an admin, can delete it.")
+
+
+def _show_change(generation: Generation) -> None:
+    """A visible change for every open page of the team: the card, and the
+    card an edit stacks under."""
+    generation.touch()
+    if generation.stack_root_id:
+        Generation(pk=generation.stack_root_id, team_id=generation.team_id).touch()
+
+
+@transaction.atomic
+def generation_delete(*, generation: Generation, membership, user) -> None:
+    """Into the Trash: gone from every view at once, restorable for STUDIO_TRASH_DAYS."""
+    _require_may_delete(generation, membership)
+    if generation.deleted_at is not None:
+        return
+    generation.deleted_at = timezone.now()
+    Generation.objects.filter(pk=generation.pk).update(
+        deleted_at=generation.deleted_at, deleted_by=user
+    )
+    _show_change(generation)
+    _audit(generation.team_id, user, "generation.delete", generation,
+           {"deleted": False}, {"deleted": True})
+
+
+@transaction.atomic
+def generation_restore(*, generation: Generation, membership, user) -> None:
+    _require_may_delete(generation, membership)
+    if generation.deleted_at is None:
+        return
+    Generation.objects.filter(pk=generation.pk).update(deleted_at=None, deleted_by=None)
+    _show_change(generation)
+    _audit(generation.team_id, user, "generation.restore", generation,
+           {"deleted": True}, {"deleted": False})
+
+
+@transaction.atomic
+def result_delete(*, result: Result, membership, user) -> None:
+    """One image into the Trash; its generation's card re-renders without it."""
+    _require_may_delete(result.generation, membership)
+    if result.deleted_at is not None:
+        return
+    Result.all_objects.filter(pk=result.pk).update(
+        deleted_at=timezone.now(), deleted_by=user
+    )
+    _show_change(result.generation)
+    _audit(result.team_id, user, "result.delete", result, {"deleted": False}, {"deleted": True})
+
+
+@transaction.atomic
+def results_delete(*, results: list[Result], membership, user) -> None:
+    """Several images into the Trash at once; refused whole if one may not be deleted."""
+    for result in results:
+        _require_may_delete(result.generation, membership)
+    for result in results:
+        result_delete(result=result, membership=membership, user=user)
+
+
+@transaction.atomic
+def result_restore(*, result: Result, membership, user) -> None:
+    _require_may_delete(result.generation, membership)
+    if result.deleted_at is None:
+        return
+    Result.all_objects.filter(pk=result.pk).update(deleted_at=None, deleted_by=None)
+    _show_change(result.generation)
+    _audit(result.team_id, user, "result.restore", result, {"deleted": True}, {"deleted": False})
+
+
+def trash_purge(*, now=None) -> int:
+    """Delete for good what has been in the Trash longer than STUDIO_TRASH_DAYS,
+    files included. Returns how many images went. Safe to run twice."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.STUDIO_TRASH_DAYS)
+    purged = 0
+    for generation in Generation.objects.filter(deleted_at__lt=cutoff).iterator():
+        with transaction.atomic():
+            results = list(Result.all_objects.filter(generation=generation))
+            _audit(generation.team_id, None, "generation.purge", generation,
+                   {"deleted": True}, {"purged": True, "images": len(results)})
+            files = [f for r in results for f in (r.image, r.thumbnail) if f]
+            Result.all_objects.filter(generation=generation).delete()
+            generation.delete()
+            transaction.on_commit(lambda files=files: _delete_files(files))
+        purged += len(results)
+    for result in Result.all_objects.filter(deleted_at__lt=cutoff).iterator():
+        with transaction.atomic():
+            _audit(result.team_id, None, "result.purge", result,
+                   {"deleted": True}, {"purged": True})
+            files = [f for f in (result.image, result.thumbnail) if f]
+            result.delete()
+            transaction.on_commit(lambda files=files: _delete_files(files))
+        purged += 1
+    return purged
+
+
+def _delete_files(files) -> None:
+    for field in files:
+        field.storage.delete(field.name)
+
+
+def _audit(team_id, actor, action, target, before, after) -> None:
+    audit_record(team_id=team_id, actor=actor, action=action, target=target,
+                 before=before, after=after)
 # --- admin actions on generations --------------------------------------------------
 
 

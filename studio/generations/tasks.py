@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from studio.videogen.errors import VideoGenError
 
-from . import pipeline, reconcile
+from . import pipeline, reconcile, services
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +67,15 @@ def reconcile_generations() -> None:
         reconcile.run(now=timezone.now())
     finally:
         cache.delete("reconcile-generations-lock")
+
+
+@shared_task(name="generations.purge_trash")
+def purge_trash() -> None:
+    """Daily: what has been in the Trash past STUDIO_TRASH_DAYS goes for good, files too.
+    A short lock so two beats never run it at once."""
+    if not cache.add("generations:purge-trash", 1, timeout=3600):
+        return
+    try:
+        services.trash_purge()
+    finally:
+        cache.delete("generations:purge-trash")

@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import (
+    FileResponse,
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseForbidden,
@@ -8,6 +10,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import (
@@ -24,6 +27,7 @@ from .visibility import review_in_progress, review_status_text, team_policy
 
 PAGE = "generations/studio.html"
 RESULT_PAGE = "generations/result.html"
+TRASH_PAGE = "generations/trash.html"
 
 
 def _require_generate_permission(request) -> None:
@@ -41,6 +45,10 @@ def generation_create(request):
     _require_generate_permission(request)
     form = GenerationForm(request.POST, request.FILES, team=request.team)
     if not form.is_valid():
+        form.kept_references = [
+            services.reference_get_or_create(team=request.team, upload=f, info=i)
+            for f, i in form.valid_uploads()
+        ]
         if request.htmx:
             return render(request, f"{PAGE}#generation-form", {"form": form})
         return render(request, PAGE, _page_context(request, form))
@@ -76,22 +84,21 @@ def generation_create(request):
 
 @require_GET
 def generation_remix(request, pk: int):
-    """The form, filled with a past generation's settings and references."""
+    """The form, filled with a past generation's settings; the references
+    already in the form (sent along by hx-include) are kept. Says what changed."""
     generation = selectors.generation_for_team(team=request.team, pk=pk)
-    form = GenerationForm(
-        team=request.team,
-        initial={
-            "prompt": generation.prompt,
-            "aspect_ratio": generation.aspect_ratio,
-            "num_results": generation.num_results,
-            "watermark_mode": generation.watermark_mode,
-            "is_output_temporary": generation.is_output_temporary,
-            "reference_ids": list(generation.references.all()),
-        },
+    current = GenerationForm(request.GET, team=request.team) if request.GET else None
+    initial, changes = services.remix_settings(
+        generation=generation,
+        current=current.data if current else {},
+        current_references=current.chosen_references() if current else [],
+        no_watermark_allowed=GenerationForm(team=request.team).no_watermark_allowed,
     )
+    form = GenerationForm(team=request.team, initial=initial)
+    context = {"form": form, "remix_changes": changes}
     if request.htmx:
-        return render(request, f"{PAGE}#generation-form", {"form": form})
-    return render(request, PAGE, _page_context(request, form))
+        return render(request, f"{PAGE}#generation-form", context)
+    return render(request, PAGE, {**_page_context(request, form), "remix_changes": changes})
 
 
 @require_POST
@@ -184,6 +191,108 @@ def gallery_updates(request):
             "idle": idle,
         },
     )
+
+
+@require_GET
+def prompt_history(request):
+    """The member's last 50 prompts, for the prompt box's list and its ↑ key."""
+    prompts = selectors.prompt_history(team=request.team, user=request.user)
+    return render(request, f"{PAGE}#prompt-history", {"prompts": prompts})
+
+
+# --- delete and the Trash ----------------------------------------------------
+
+
+@require_POST
+def generation_delete(request, pk: int):
+    generation = selectors.generation_for_team(team=request.team, pk=pk)
+    services.generation_delete(
+        generation=generation, membership=request.membership, user=request.user
+    )
+    return _done(request, "Moved to the Trash. It can be restored from there for 30 days.")
+
+
+@require_POST
+def result_delete(request, pk: int):
+    result = selectors.result_for_team(team=request.team, pk=pk, membership=request.membership)
+    services.result_delete(
+        result=result, membership=request.membership, user=request.user
+    )
+    return _done(request, "Image moved to the Trash. It can be restored from there for 30 days.")
+
+
+@require_POST
+def results_delete(request):
+    """The gallery's selection into the Trash: all of it, or nothing if one is not yours."""
+    try:
+        ids = [int(value) for value in request.POST.getlist("ids")]
+    except ValueError:
+        return HttpResponseBadRequest("ids must be integers")
+    results = selectors.results_for_download(
+        team=request.team, ids=ids, membership=request.membership
+    )
+    services.results_delete(results=results, membership=request.membership, user=request.user)
+    n = len(results)
+    response = _done(request, f"{n} image{'s' if n != 1 else ''} moved to the Trash.")
+    return trigger_client_event(response, "gallery:deleted", {"ids": [r.pk for r in results]})
+
+
+@require_GET
+def trash(request):
+    if request.team is None:
+        raise PermissionDenied("You are not a member of any team.")
+    context = selectors.trash(team=request.team)
+    context["days"] = settings.STUDIO_TRASH_DAYS
+    return render(request, TRASH_PAGE, context)
+
+
+@require_GET
+def trash_media(request, pk: int):
+    """The thumbnail of an image in the Trash, for the team's members only."""
+    result = selectors.trashed_thumbnail_for_team(team=request.team, pk=pk)
+    response = FileResponse(
+        result.thumbnail.open("rb"), content_type=result.thumbnail_content_type
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+@require_POST
+def generation_restore(request, pk: int):
+    generation = selectors.trashed_generation_for_team(team=request.team, pk=pk)
+    services.generation_restore(
+        generation=generation, membership=request.membership, user=request.user
+    )
+    messages.success(request, "Restored: it is back in the studio and the gallery.")
+    return redirect("trash")
+
+
+@require_POST
+def result_restore(request, pk: int):
+    result = selectors.trashed_result_for_team(team=request.team, pk=pk)
+    services.result_restore(
+        result=result, membership=request.membership, user=request.user
+    )
+    messages.success(request, "Image restored: it is back in the studio and the gallery.")
+    return redirect("trash")
+
+
+def _done(request, message: str):
+    """After a change every open page learns of through its update poll."""
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect("studio")
+    return trigger_client_event(_poller_if_studio(request), "studio:done", {"message": message})
+
+
+def _poller_if_studio(request) -> HttpResponse:
+    """The studio page's poller, restarted; other pages (the gallery's viewer)
+    have none, and an out-of-band swap without a target is a console error."""
+    if request.htmx.current_url_abs_path != reverse("studio"):
+        return HttpResponse(status=200)
+    return render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
 
 
 # --- results ----------------------------------------------------------------
@@ -281,8 +390,7 @@ def _started(request, message: str):
     """After starting work from a button: restart the gallery's polling, say so."""
     if not request.htmx:
         return redirect("studio")
-    response = render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
-    return trigger_client_event(response, "studio:done", {"message": message})
+    return trigger_client_event(_poller_if_studio(request), "studio:done", {"message": message})
 
 
 def _forbidden(request, message: str):

@@ -173,3 +173,11 @@ def usage_for_month(*, team: Team, month: Month) -> Usage:
         quota=policy.monthly_image_quota,
         quota_used=images_used(team_id=team.pk, month=month),
     )
+
+
+def audit_thumbnails(*, team, entries) -> set[str]:
+    """The target ids (as in the log) of the entries' images that still have a thumbnail."""
+    ids = [int(e.target_id) for e in entries
+           if e.target_type == "generations.result" and e.target_id.isdigit()]
+    stored = Result.objects.filter(team=team, pk__in=ids).exclude(thumbnail="")
+    return {str(pk) for pk in stored.values_list("pk", flat=True)}

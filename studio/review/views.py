@@ -89,7 +89,14 @@ def audit_log(request):
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, AUDIT, {"form": form, "page": page, "query": query.urlencode()})
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        # Images of this page still stored (not in the Trash or purged): a thumbnail each.
+        "thumbnails": selectors.audit_thumbnails(team=request.team, entries=page.object_list),
+    }
+    return render(request, AUDIT, context)
 
 
 @require_GET

@@ -219,3 +219,33 @@ def test_signed_out_visitor_is_sent_to_sign_in(client, name, path, method):
 @pytest.mark.parametrize("name", ["signup", "login"])
 def test_signup_and_login_pages_are_open(client, name):
     assert client.get(reverse(name)).status_code == 200
+
+
+def test_signing_up_from_an_invitation_returns_to_it(client, db):
+    from django.utils import timezone
+
+    from studio.teams.models import Invitation
+    from tests.fixtures.factories import make_user
+
+    owner = make_user("owen")
+    invitation = Invitation.objects.create(
+        team=owner.teams.get(),
+        created_by=owner,
+        expires_at=timezone.now() + timezone.timedelta(days=1),
+    )
+    page = reverse("invitation_detail", args=[invitation.token])
+    response = client.post(
+        reverse("signup") + f"?next={page}",
+        {"username": "newbie", "password1": "a long enough passphrase",
+         "password2": "a long enough passphrase"},
+    )
+    assert response.status_code == 302 and response["Location"] == page
+    assert "Join" in client.get(page).content.decode()
+    # Somewhere else is not followed.
+    client.logout()
+    response = client.post(
+        reverse("signup") + "?next=https://evil.example/",
+        {"username": "other", "password1": "a long enough passphrase",
+         "password2": "a long enough passphrase"},
+    )
+    assert response["Location"] == reverse("studio")

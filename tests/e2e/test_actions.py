@@ -47,32 +47,34 @@ def test_generate_upscale_remove_background_and_zip(page, celery_worker, results
     first = page.locator('#gallery article.card[data-status="succeeded"]')
     expect(first.locator("img")).to_have_count(2, timeout=20_000)
 
-    # Upscale the first image from the viewer; the new card shows its lineage.
+    # Upscale the first image from the viewer; the upscale stacks under its source.
     viewer = _open_viewer(page, first.locator("img").first)
     viewer.get_by_role("button", name="Upscale").click()
     expect(page.locator("#lightbox")).not_to_have_attribute("open", "")
-    upscaled = page.locator("#gallery article.card", has_text="Upscale of")
+    upscaled = first.locator(".edit", has_text="Upscale")
     expect(upscaled).to_have_attribute("data-status", "succeeded", timeout=20_000)
+    expect(page.locator("#gallery > article.card")).to_have_count(1)
     expect(upscaled.locator("img")).to_have_count(1)
 
     # Remove the background of the upscaled image.
     viewer = _open_viewer(page, upscaled.locator("img"))
     expect(viewer.get_by_text("Upscale of")).to_be_visible()
     viewer.get_by_role("button", name="Remove background").click()
-    cutout = page.locator("#gallery article.card", has_text="Remove background of")
+    cutout = first.locator(".edit", has_text="Remove background")
     expect(cutout).to_have_attribute("data-status", "succeeded", timeout=20_000)
     expect(cutout.locator("img")).to_have_count(1)
 
     # Keyboard in the viewer: → moves to the next image, Esc closes.
-    viewer = _open_viewer(page, cutout.locator("img"))
+    viewer = _open_viewer(page, first.locator("img").first)
     shown = viewer.get_attribute("data-result")
     page.keyboard.press("ArrowRight")
     expect(page.locator("#lightbox .viewer")).not_to_have_attribute("data-result", shown)
     page.keyboard.press("Escape")
     expect(page.locator("#lightbox")).not_to_have_attribute("open", "")
 
-    # Select three images and download them as one zip.
-    for box in page.locator("input.thumb__select").all()[:3]:
+    # Select an image, its upscale and its cut-out, and download them as one zip.
+    boxes = page.locator("input.thumb__select").all()
+    for box in (boxes[0], boxes[2], boxes[3]):
         box.check(force=True)
     expect(page.get_by_text("3 images selected")).to_be_visible()
     page.screenshot(path=str(results_dir / "actions.png"), full_page=True)

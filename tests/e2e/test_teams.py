@@ -60,7 +60,7 @@ def generate(page, prompt):
 def landed_card(page, prompt):
     card = page.locator("#gallery article.card", has_text=prompt)
     expect(card).to_have_attribute("data-status", "succeeded", timeout=LIVE)
-    expect(card.locator(".thumbs img")).to_have_count(1, timeout=LIVE)
+    expect(card.locator(".batch img")).to_have_count(1, timeout=LIVE)
     card.scroll_into_view_if_needed()
     page.wait_for_function(
         "prompt => [...document.querySelectorAll('#gallery article.card')]"

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils.text import slugify
 from PIL import Image
 
 from studio.generations.builders import build_result, store_image
@@ -97,7 +98,7 @@ def test_download_is_an_attachment_with_a_readable_name(client_in, stored, kind,
 
     assert response.status_code == 200
     assert response["Content-Disposition"] == (
-        f'attachment; filename="studio-{result.generation_id}-{filename}"'
+        f'attachment; filename="{slugify(result.generation.prompt)}-{filename}"'
     )
     body(response)
 
@@ -256,6 +257,6 @@ def test_a_download_through_a_link_has_a_readable_name(client, shared):
     response = client.get(shared_media_url(link, result, "original") + "?download=1")
 
     assert response["Content-Disposition"] == (
-        f'attachment; filename="studio-{result.generation_id}-1.png"'
+        f'attachment; filename="{slugify(result.generation.prompt)}-1.png"'
     )
     body(response)

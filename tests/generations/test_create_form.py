@@ -215,11 +215,6 @@ BAD_INPUT = {
         "references",
         "“bomb.png” has too many pixels to open; the limit is 40 megapixels.",
     ),
-    "one good and one bad reference": (
-        lambda: {"references": [image_upload("good.png"), upload("bad.png", b"GIF89a nope")]},
-        "references",
-        "“bad.png” is not an image that can be read (PNG, JPEG, WebP or GIF).",
-    ),
     "aspect ratio not offered": (
         lambda: {"aspect_ratio": "5:4"},
         "aspect_ratio",
@@ -256,6 +251,23 @@ def test_bad_input_is_explained_next_to_its_field_and_creates_nothing(
     assert Reference.objects.count() == 0
     assert files_under(media_root) == []
     assert callbacks == [], "nothing may be enqueued"
+
+
+def test_one_bad_reference_keeps_the_good_one_as_a_chip(client_in, media_root):
+    # Issue 13: an error on one reference keeps the valid ones (this case used
+    # to drop both, in BAD_INPUT above).
+    good, bad = image_upload("good.png"), upload("bad.png", b"GIF89a nope")
+
+    response = post(client_in, True, references=[good, bad])
+
+    html = response.content.decode()
+    assert errors_in(field_area(html, "references")) == [
+        "“bad.png” is not an image that can be read (PNG, JPEG, WebP or GIF).",
+        "The other 1 image was kept.",
+    ]
+    assert Generation.objects.count() == 0
+    (kept,) = Reference.objects.all()
+    assert f'name="reference_ids" value="{kept.pk}"' in html
 
 
 def test_a_reference_over_ten_megabytes_is_refused(

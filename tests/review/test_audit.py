@@ -104,7 +104,7 @@ def test_review_decisions_are_recorded_with_before_and_after(crew, as_user):
     approve, reject = entries()
     assert (approve.action, approve.actor_label, approve.via) == (Action.APPROVE, "adam", "studio")
     assert approve.target_type == "generations.result" and approve.target_id == str(first.pk)
-    assert approve.target_label == f"Image 1 of generation {generation.pk}"
+    assert approve.target_label == f"“{generation.prompt[:80]}” (image 1)"  # issue 13: the prompt
     assert approve.after == {"review_state": "approved", "review_reason": ""}
     assert reject.before == {"review_state": "pending", "review_reason": ""}
     assert reject.after == {"review_state": "rejected", "review_reason": "nsfw"}

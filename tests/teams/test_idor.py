@@ -58,6 +58,11 @@ ID_URLS = {
     "result_variations": ("post", {"pk": "result"}, {}),
     "result_use_as_reference": ("post", {"pk": "result"}, {}),
     "result_derive": ("post", {"pk": "result", "tool": "upscale_image"}, {}),
+    "generation_delete": ("post", {"pk": "generation"}, {}),
+    "result_delete": ("post", {"pk": "result"}, {}),
+    "generation_restore": ("post", {"pk": "trashed_generation"}, {}),
+    "result_restore": ("post", {"pk": "trashed"}, {}),
+    "trash_media": ("get", {"pk": "trashed"}, {}),
     # media
     "result_media": ("get", {"pk": "result", "kind": "original"}, {}),
     "reference_media": ("get", {"pk": "reference"}, {}),
@@ -70,6 +75,7 @@ ID_URLS = {
     "collection_rename": ("post", {"pk": "collection"}, {"name": "Renamed"}),
     "collection_delete": ("post", {"pk": "collection"}, {}),
     "collection_share": ("post", {"pk": "collection"}, {}),
+    "collection_zip": ("get", {"pk": "collection"}, {}),
     "collection_add": ("post", {"pk": "collection", "result_pk": "spare"}, {}),
     "collection_remove": ("post", {"pk": "collection", "result_pk": "result"}, {}),
     "collection_cover": ("post", {"pk": "collection", "result_pk": "result"}, {}),
@@ -103,9 +109,15 @@ def _world(owner, name: str):
         team=team, image=result.image.name, sha256=f"{team.pk:064x}", content_type="image/png",
         width=64, height=36, bytes=100,
     )
+    trashed = make_result(team, owner, prompt=f"{name} deleted image")
+    Result.all_objects.filter(pk=trashed.pk).update(deleted_at=timezone.now())
+    trashed_generation = make_result(team, owner, prompt=f"{name} deleted").generation
+    Generation.objects.filter(pk=trashed_generation.pk).update(deleted_at=timezone.now())
     return SimpleNamespace(
         team=team,
         owner=owner,
+        trashed=trashed,
+        trashed_generation=trashed_generation,
         result=result,
         spare=spare,
         collection=collection,
