@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "studio.audit",
     "studio.teams",
     "studio.generations",
+    "studio.discussion",
     "studio.gallery",
     "studio.webhooks",
     "studio.review",

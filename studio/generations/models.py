@@ -8,6 +8,8 @@ from django.utils import timezone
 from studio.teams.models import Team
 from studio.videogen import ASPECT_RATIOS
 
+from .signals import generation_finished
+
 
 class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -212,6 +214,8 @@ class Generation(models.Model):
                 self._record_change()
         if moved:
             self.refresh_from_db()
+            if to in (Status.FAILED, Status.UNKNOWN):
+                generation_finished.send(sender=Generation, generation=self)
         return bool(moved)
 
     def touch(self, **fields) -> None:
@@ -248,6 +252,10 @@ class Result(models.Model):
     )
     review_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The team's star ratings (discussion app), summed up here so the gallery
+    # sorts by them from one index: the average x 100, rounded; 0 while unrated.
+    rating_score = models.PositiveIntegerField(default=0)
+    rating_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["generation", "position"]
@@ -259,6 +267,9 @@ class Result(models.Model):
         indexes = [
             models.Index(fields=["team", "-created_at"], name="result_team_newest"),
             models.Index(fields=["team", "review_state"], name="result_team_review"),
+            models.Index(
+                fields=["team", "-rating_score", "-created_at", "-id"], name="result_team_rating"
+            ),
         ]
 
     def __str__(self):
@@ -267,6 +278,10 @@ class Result(models.Model):
     @property
     def audit_label(self) -> str:
         return f"Image {self.position + 1} of generation {self.generation_id}"
+
+    @property
+    def rating_average(self) -> float | None:
+        return self.rating_score / 100 if self.rating_count else None
 
     @property
     def is_stored(self) -> bool:

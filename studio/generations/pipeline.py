@@ -30,6 +30,7 @@ from studio.videogen.errors import (
 from .images import EXTENSIONS, InvalidImage, inspect_result, make_thumbnail
 from .messages import execution_failure_message, user_message
 from .models import Generation, Reference, Result, Status, Tool
+from .signals import generation_finished
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +282,7 @@ def ingest(generation_id: int) -> None:
         if not result.thumbnail:
             _store_thumbnail(result)
     generation.touch(ingested_at=timezone.now())
+    generation_finished.send(sender=Generation, generation=generation)
     log.info("generation %s: stored %d results", generation.pk, len(execution.results))
 
 

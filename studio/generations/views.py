@@ -11,7 +11,7 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
-from . import downloads, selectors, services
+from . import downloads, presence, selectors, services
 from .forms import GenerationForm
 from .models import Generation, Tool
 from .quota import QuotaExceeded
@@ -133,6 +133,8 @@ def gallery_updates(request):
     team = request.team
     if team is None:
         raise PermissionDenied
+    # Someone is looking: a generation ending now needs no notification (discussion app).
+    presence.mark_watching(team_id=team.pk, user_id=request.user.pk)
     # Teams app: with nothing in flight the page keeps a slow "idle" poll, so a
     # teammate's new generation still shows up; a change bumps change_seq, so
     # an idle no-change answer needs no further read.
