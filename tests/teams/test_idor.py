@@ -16,6 +16,7 @@ from django.urls.converters import IntConverter
 from django.utils import timezone
 
 from studio.audit.models import AuditEntry
+from studio.discussion.models import Comment, Notification, Rating
 from studio.gallery.models import Collection, CollectionItem, Favourite, ShareLink
 from studio.generations.models import Generation, Reference, Result, Status
 from studio.teams.models import Invitation, Membership, Role
@@ -84,6 +85,15 @@ ID_URLS = {
     "member_role": ("post", {"pk": "membership"}, {"role": "viewer"}),
     "member_remove": ("post", {"pk": "membership"}, {}),
     "member_transfer": ("post", {"pk": "membership"}, {}),
+    # discussion
+    "result_discussion": ("get", {"pk": "result"}, {}),
+    "comment_create": ("post", {"pk": "result"}, {"body": "hello @theirs-colleague"}),
+    # seq -1: past the no-change answer (a 204 for any id, so it tells nothing either)
+    "comment_updates": ("get", {"pk": "result"}, {"seq": "-1"}),
+    "rating_set": ("post", {"pk": "result"}, {"stars": "3"}),
+    "comment_edit": ("post", {"pk": "comment"}, {"body": "changed"}),
+    "comment_remove": ("post", {"pk": "comment"}, {}),
+    "notification_open": ("post", {"pk": "notification"}, {}),
     # review
     "review_result_decide": ("post", {"pk": "result"}, {"decision": "reject", "reason": "x"}),
 }
@@ -118,6 +128,13 @@ def _world(owner, name: str):
             team=team, created_by=owner, expires_at=timezone.now() + timezone.timedelta(days=1)
         ),
         membership=Membership.objects.get(team=team, user=colleague),
+        comment=Comment.objects.create(
+            team=team, result=result, author=owner, author_name=owner.username, body="mine"
+        ),
+        rating=Rating.objects.create(team=team, result=result, user=owner, stars=4),
+        notification=Notification.objects.create(
+            team=team, user=owner, kind=Notification.Kind.MENTION, text=f"{name} news", url="/"
+        ),
     )
 
 
@@ -155,6 +172,9 @@ def _snapshot(team) -> list:
         list(Invitation.objects.filter(team=team).values_list("pk", "revoked_at")),
         list(Membership.objects.filter(team=team).values_list("pk", "role")),
         AuditEntry.objects.filter(team_id=team.pk).count(),
+        list(Comment.objects.filter(team=team).values_list("pk", "body", "removed_at")),
+        list(Rating.objects.filter(team=team).values_list("pk", "stars")),
+        list(Notification.objects.filter(team=team).values_list("pk", "read_at")),
     ]
 
 
