@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
@@ -17,4 +18,9 @@ def schedule_periodic_tasks(sender, **kwargs):
         settings.STUDIO_RECONCILE_INTERVAL,
         sender.signature("generations.reconcile_generations"),
         name="reconcile overdue generations",
+    )
+    sender.add_periodic_task(
+        crontab(hour=settings.STUDIO_DIGEST_HOUR, minute=0),
+        sender.signature("discussion.send_notification_digests"),
+        name="daily notification digests",
     )

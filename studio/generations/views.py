@@ -28,6 +28,8 @@ def _require_generate_permission(request) -> None:
 
 @require_GET
 def studio(request):
+    if request.team is not None:
+        presence.mark_watching(team_id=request.team.pk, user_id=request.user.pk)
     return render(request, PAGE, _page_context(request, GenerationForm(team=request.team)))
 
 
