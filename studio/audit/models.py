@@ -46,6 +46,11 @@ class AuditEntry(models.Model):
         APPROVAL_CHANGE = "policy.approval", "Changed “Require approval”"
         CANCEL = "generation.cancel", "Cancelled a generation"
         REINGEST = "generation.reingest", "Re-ran ingest of a generation"
+        HANDOVER = "member.handover", "Handed a departing member's work over"
+        CLIENT_LINK_CREATE = "client_link.create", "Made a client link"
+        CLIENT_LINK_REVOKE = "client_link.revoke", "Revoked a client link"
+        CLIENT_VISIT = "client.visit", "A client opened a link"
+        CLIENT_PICK = "client.pick", "A client picked, approved or commented"
 
     class Via(models.TextChoices):
         STUDIO = "studio", "Studio"
@@ -108,6 +113,11 @@ class AuditEntry(models.Model):
         "require_approval": "Require approval",
         "approved_existing": "Images approved with it",
         "missing_images": "Images to fetch again",
+        "handed_to": "Handed to",
+        "collections": "Collections",
+        "share_links": "Share links",
+        "client_links": "Client links",
+        "sessions_ended": "Sessions ended",
     }
 
     def changes(self) -> list[tuple[str, str | None, str | None]]:

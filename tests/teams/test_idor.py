@@ -17,7 +17,14 @@ from django.utils import timezone
 
 from studio.audit.models import AuditEntry
 from studio.discussion.models import Comment, Notification, Rating
-from studio.gallery.models import Collection, CollectionItem, Favourite, ShareLink
+from studio.gallery.models import (
+    ClientLink,
+    ClientPick,
+    Collection,
+    CollectionItem,
+    Favourite,
+    ShareLink,
+)
 from studio.generations.models import Generation, Reference, Result, Status
 from studio.teams.models import Invitation, Membership, Role
 from tests.fixtures.factories import make_user
@@ -48,6 +55,8 @@ WITH_IDS = {
     for name, route, converters in _routes()
     if any(isinstance(c, IntConverter) for c in converters.values())
 }
+
+IN_THREE_DAYS = (timezone.now() + timezone.timedelta(days=3)).date().isoformat()
 
 # For each URL with an id: the method, what each argument names, and the form data.
 # Kinds are the objects of `world` below; other arguments are fixed strings.
@@ -94,6 +103,12 @@ ID_URLS = {
     "comment_edit": ("post", {"pk": "comment"}, {"body": "changed"}),
     "comment_remove": ("post", {"pk": "comment"}, {}),
     "notification_open": ("post", {"pk": "notification"}, {}),
+    # client links (proofing)
+    "collection_client_links": ("post", {"pk": "collection"}, {"expires_on": IN_THREE_DAYS}),
+    "collection_client_activity": ("get", {"pk": "collection"}, {"seq": "-1"}),
+    "client_link_revoke": ("post", {"pk": "client_link"}, {}),
+    "client_pick": ("post", {"token": "client_token", "pk": "result"}, {"action": "favourite"}),
+    "client_media": ("get", {"token": "client_token", "pk": "result", "kind": "preview"}, {}),
     # review
     "review_result_decide": ("post", {"pk": "result"}, {"decision": "reject", "reason": "x"}),
 }
@@ -131,6 +146,10 @@ def _world(owner, name: str):
         comment=Comment.objects.create(
             team=team, result=result, author=owner, author_name=owner.username, body="mine"
         ),
+        client_link=ClientLink.objects.create(
+            team=team, collection=collection, created_by=owner,
+            expires_at=timezone.now() + timezone.timedelta(days=1),
+        ),
         rating=Rating.objects.create(team=team, result=result, user=owner, stars=4),
         notification=Notification.objects.create(
             team=team, user=owner, kind=Notification.Kind.MENTION, text=f"{name} news", url="/"
@@ -152,6 +171,8 @@ def _kwargs(name: str, mine, theirs, swapped: str | None) -> dict:
         world = theirs if arg == swapped else mine
         if kind == "token":
             kwargs[arg] = mine.share_link.token  # always a valid link of the asker's team
+        elif kind == "client_token":
+            kwargs[arg] = mine.client_link.token
         elif hasattr(world, kind):
             kwargs[arg] = getattr(world, kind).pk
         else:
@@ -174,6 +195,8 @@ def _snapshot(team) -> list:
         AuditEntry.objects.filter(team_id=team.pk).count(),
         list(Comment.objects.filter(team=team).values_list("pk", "body", "removed_at")),
         list(Rating.objects.filter(team=team).values_list("pk", "stars")),
+        list(ClientLink.objects.filter(team=team).values_list("pk", "revoked_at")),
+        list(ClientPick.objects.filter(team=team).values_list("pk", "favourite")),
         list(Notification.objects.filter(team=team).values_list("pk", "read_at")),
     ]
 
