@@ -3,6 +3,7 @@ that run on one machine with no services (SQLite, files under var/, an embedded
 Celery broker, the local VideoGen sandbox)."""
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -243,6 +244,20 @@ STUDIO_MAX_REFERENCE_BYTES = envint("STUDIO_MAX_REFERENCE_BYTES", 10 * 1024 * 10
 STUDIO_MAX_REFERENCE_PIXELS = envint("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000)
 STUDIO_MAX_RESULT_BYTES = envint("STUDIO_MAX_RESULT_BYTES", 200 * 1024 * 1024)
 STUDIO_MAX_RESULT_PIXELS = envint("STUDIO_MAX_RESULT_PIXELS", 200_000_000)
+# Cost before submit: a price per image (a decimal, e.g. "0.04") shows money on the
+# form and the usage page; empty: images only. The per-member monthly limit is
+# empty (none) unless set.
+_price = envstr("STUDIO_PRICE_PER_IMAGE")
+try:
+    STUDIO_PRICE_PER_IMAGE = Decimal(_price) if _price else None
+except InvalidOperation:
+    raise ImproperlyConfigured("STUDIO_PRICE_PER_IMAGE must be a decimal number") from None
+STUDIO_CURRENCY = envstr("STUDIO_CURRENCY", "USD")
+STUDIO_MEMBER_MONTHLY_IMAGE_QUOTA = (
+    envint("STUDIO_MEMBER_MONTHLY_IMAGE_QUOTA", 0)
+    if envstr("STUDIO_MEMBER_MONTHLY_IMAGE_QUOTA")
+    else None
+)
 # The daily notification digest goes out at this hour (TIME_ZONE), to those who asked.
 STUDIO_DIGEST_HOUR = envint("STUDIO_DIGEST_HOUR", 7)
 STUDIO_GALLERY_PAGE_SIZE = envint("STUDIO_GALLERY_PAGE_SIZE", 48)

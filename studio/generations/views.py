@@ -12,6 +12,7 @@ from django_htmx.http import (
 )
 
 from . import downloads, presence, selectors, services
+from .cost import cost_of
 from .forms import GenerationForm
 from .models import Generation, Tool
 from .quota import QuotaExceeded
@@ -19,6 +20,7 @@ from .visibility import review_in_progress, review_status_text, team_policy
 
 PAGE = "generations/studio.html"
 RESULT_PAGE = "generations/result.html"
+COST = "generations/cost.html"
 
 
 def _require_generate_permission(request) -> None:
@@ -66,6 +68,18 @@ def generation_create(request):
     # and a poller that fetches the new card at once (and restarts polling).
     kept = {k: v for k, v in data.items() if k not in ("references", "reference_ids")}
     return render(request, f"{PAGE}#created", {"form": GenerationForm(initial=kept)})
+
+
+@require_GET
+def generation_cost(request):
+    """The form's "Uses N images — …" line, asked again whenever the count changes."""
+    _require_generate_permission(request)
+    try:
+        images = min(max(int(request.GET.get("num_results", "1")), 1), 100)
+    except ValueError:
+        images = 1
+    cost = cost_of(team_id=request.team.pk, user_id=request.user.pk, images=images)
+    return render(request, COST, {"cost": cost})
 
 
 @require_GET
