@@ -6,7 +6,8 @@
 
   function namesFor(textarea) {
     var source = document.querySelector(textarea.dataset.mentions);
-    try { return source ? JSON.parse(source.textContent) : []; } catch (e) { return []; }
+    var names = source ? source.dataset.mentionNames : "";
+    return names ? names.split(",") : [];
   }
 
   function listOf(textarea) {
