@@ -64,7 +64,9 @@ def sign_in(page, live_server, username):
 def studio_team(celery_worker):
     anna, ben = make_user("anna", PASSWORD), make_user("ben", PASSWORD)
     team = anna.teams.get()
-    Membership.objects.create(team=team, user=ben, role=Role.MEMBER)
+    joined = Membership.objects.create(team=team, user=ben, role=Role.MEMBER)
+    # Anna's team is Ben's first, so it is the one he lands in when he signs in.
+    Membership.objects.filter(pk=joined.pk).update(created_at=timezone.now() - timedelta(days=9))
     generation = generation_create(
         team=team, user=anna, prompt="Harbour lights at dusk, four takes", num_results=4,
         aspect_ratio="4:3",
