@@ -5,8 +5,9 @@ Celery broker, the local VideoGen sandbox)."""
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
+import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -51,25 +52,20 @@ def envfloat(name: str, default: float) -> float:
 
 
 def database_from_url(url: str) -> dict:
-    """The few DATABASE_URL shapes Studio supports: postgres:// and sqlite:///path."""
-    parts = urlsplit(url)
-    if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": envint("DATABASE_CONN_MAX_AGE", 60),
-            "CONN_HEALTH_CHECKS": True,
-        }
-    if parts.scheme == "sqlite":
-        return sqlite_database(Path(unquote(parts.path)))
-    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+    """DATABASE_URL through dj-database-url, query options (``?sslmode=require``) included.
+    SQLite keeps the options the shared file needs; a URL's own options win."""
+    try:
+        config = dj_database_url.parse(
+            url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    except ValueError as exc:  # an unknown scheme
+        raise ImproperlyConfigured(f"DATABASE_URL: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        return sqlite_database(config["NAME"], options=config.get("OPTIONS", {}))
+    return config
 
 
-def sqlite_database(path: Path) -> dict:
+def sqlite_database(path: str | Path, options: dict | None = None) -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": path,
@@ -79,13 +75,14 @@ def sqlite_database(path: Path) -> dict:
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            **(options or {}),
         },
         "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
     }
 
 
+# Created at startup (studio.ops.apps), not when settings are imported.
 VAR_DIR = Path(envstr("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DJANGO_DEBUG", True)
 SECRET_KEY = envstr("DJANGO_SECRET_KEY")
@@ -106,6 +103,7 @@ INSTALLED_APPS = [
     "django.forms",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "template_partials",
     "studio.ops",
     "studio.accounts",
@@ -179,7 +177,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request otherwise
 # S3-compatible media when a bucket is configured (pip install -e '.[s3]').
 STUDIO_S3_BUCKET = envstr("STUDIO_S3_BUCKET")
 STORAGES = {
@@ -211,11 +208,28 @@ EMAIL_HOST_PASSWORD = envstr("DJANGO_EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = envbool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = envstr("DJANGO_DEFAULT_FROM_EMAIL", "Studio <studio@localhost>")
 
-# Security headers. The CSP (studio.ops.csp) is sent on every response.
+# Security headers.
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The Content Security Policy (django-csp) on every response that has none of its own
+# (media responses send a stricter one). Scripts and styles from our origin, the inline
+# ones only with the response's nonce: htmx learns it from the htmx-config meta tag.
 STUDIO_CSP_IMG_ORIGINS = [o for o in envstr("STUDIO_CSP_IMG_ORIGINS").split(",") if o]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        # blob: for the previews of chosen reference images.
+        "img-src": [SELF, "data:", "blob:", *STUDIO_CSP_IMG_ORIGINS],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 STUDIO_HEALTH_TIMEOUT = envfloat("STUDIO_HEALTH_TIMEOUT", 2.0)
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", True)
@@ -285,25 +299,23 @@ STUDIO_WEBHOOK_FALLBACK_POLL_DELAY = envfloat("STUDIO_WEBHOOK_FALLBACK_POLL_DELA
 STUDIO_RECONCILE_INTERVAL = envfloat("STUDIO_RECONCILE_INTERVAL", 30.0)
 STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
 
-# Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport
-# under var/, which needs no server.
+# Celery: Redis when REDIS_URL is set, otherwise the embedded broker
+# (studio/broker.py): one SQLite file under var/, no server, and as crash-safe
+# as Redis (unacked messages are leased, not removed, and come back when the
+# worker holding them dies).
 REDIS_URL = envstr("REDIS_URL")
 # Prefix of Studio's own Redis keys (the rate limiter's), so deployments can share a Redis.
 REDIS_KEY_PREFIX = envstr("STUDIO_REDIS_KEY_PREFIX")
-CELERY_QUEUE_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    for folder in ("out", "processed"):
-        (CELERY_QUEUE_DIR / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://localhost//"
+    CELERY_BROKER_URL = "studio-sqlite://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "path": str(VAR_DIR / "broker.sqlite3"),
         "polling_interval": 0.2,
-        "data_folder_in": str(CELERY_QUEUE_DIR / "out"),
-        "data_folder_out": str(CELERY_QUEUE_DIR / "out"),
-        "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
-        "store_processed": False,
+        # A live worker renews its leases; a dead one's come back this much later.
+        "visibility_timeout": envfloat("STUDIO_BROKER_VISIBILITY_TIMEOUT", 30.0),
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -4,17 +4,8 @@ Each code maps to one sentence; where the API's own message adds the detail
 a person needs (which setting, which file), it follows the sentence.
 """
 
-from studio.videogen.errors import (
-    ApiConnectionError,
-    AuthenticationError,
-    DownloadError,
-    ForbiddenError,
-    InvalidParametersError,
-    NotFoundError,
-    RateLimitedError,
-    ServerError,
-    VideoGenError,
-)
+from studio.videogen import errors
+from studio.videogen.errors import VideoGenError
 
 # code -> (sentence, whether the API's message is worth appending)
 BY_CODE: dict[str, tuple[str, bool]] = {
@@ -41,14 +32,14 @@ BY_CODE: dict[str, tuple[str, bool]] = {
 }
 
 BY_CLASS: list[tuple[type[VideoGenError], str]] = [
-    (AuthenticationError, BY_CODE["invalid_api_key"][0]),
-    (ForbiddenError, "VideoGen refused this request."),
-    (InvalidParametersError, BY_CODE["invalid_parameters"][0]),
-    (NotFoundError, "VideoGen no longer knows this job or file."),
-    (RateLimitedError, BY_CODE["rate_limited"][0]),
-    (ServerError, "VideoGen had a server error and Studio gave up retrying."),
-    (ApiConnectionError, "Studio could not reach VideoGen."),
-    (DownloadError, BY_CODE["truncated"][0]),
+    (errors.AuthenticationError, BY_CODE["invalid_api_key"][0]),
+    (errors.ForbiddenError, "VideoGen refused this request."),
+    (errors.InvalidParametersError, BY_CODE["invalid_parameters"][0]),
+    (errors.NotFoundError, "VideoGen no longer knows this job or file."),
+    (errors.RateLimitedError, BY_CODE["rate_limited"][0]),
+    (errors.ServerError, "VideoGen had a server error and Studio gave up retrying."),
+    (errors.ApiConnectionError, "Studio could not reach VideoGen."),
+    (errors.DownloadError, BY_CODE["truncated"][0]),
 ]
 
 

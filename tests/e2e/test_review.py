@@ -9,24 +9,18 @@ Real parts only: the live server, a Celery worker in this process, the sandbox o
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from studio.audit.models import AuditEntry
 from studio.generations.models import Result
-from studio.teams.models import Membership, Team, TeamPolicy
+from studio.teams.models import Team, TeamPolicy
+from tests.fixtures.factories import make_member
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "a long enough passphrase"
 PROMPT = "A glass greenhouse in the fog, morning light"
-
-
-def _person(team, name, role):
-    user = get_user_model().objects.create_user(username=name, password=PASSWORD)
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
 
 
 def _signed_in(browser, live_server, name):
@@ -49,7 +43,7 @@ def test_admin_approves_from_the_queue_and_members_see_it_live(
     team = Team.objects.create(name="Greenhouse")
     TeamPolicy.objects.create(team=team, require_approval=True)
     for name, role in (("carla", "member"), ("mona", "member"), ("adam", "admin")):
-        _person(team, name, role)
+        make_member(team, role, name, password=PASSWORD, personal_team=False)
 
     mona = _signed_in(browser, live_server, "mona")
     mona.evaluate("window.__noReload = 1")

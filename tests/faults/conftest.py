@@ -1,7 +1,13 @@
 """Fault tests run Studio's worker and beat as real subprocesses (``celery -A
 studio worker``), so that a test can kill -9 them, restart them, and take
-their Redis away, while the test process watches the database and the
+their broker away, while the test process watches the database and the
 sandbox's counters.
+
+Every test that starts a stack runs twice, once per broker (the `broker`
+fixture): Redis, and the embedded SQLite broker of `make run`
+(studio/broker.py), with its file under the stack's var/ and no Redis at
+all in the subprocesses (cache and rate limits per process, as `make run`
+has them). The test process publishes to the same broker.
 
 The subprocesses use tests/faults/worker_settings.py: the real settings,
 pointed through the environment at this test's database, Redis key prefix,
@@ -27,11 +33,13 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 
+from studio.celery import app as celery_app
 from studio.generations.models import ACTIVE_STATUSES, Generation, Result, Status
 from tests.conftest import delete_redis_keys
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30.0
+BROKERS = ("redis", "embedded")
 
 
 def free_port() -> int:
@@ -98,6 +106,7 @@ class Stack:
 
     workdir: Path
     env: dict[str, str]
+    broker: str = "redis"
     workers: list[StudioProcess] = field(default_factory=list)
     beat: StudioProcess | None = None
     started: int = 0
@@ -127,6 +136,11 @@ class Stack:
         self.beat.wait_ready("beat: Starting")
         return self.beat
 
+    @property
+    def broker_file(self) -> Path:
+        """The embedded broker's SQLite file (what `make run` keeps in var/)."""
+        return self.workdir / "var" / "broker.sqlite3"
+
     def stop(self) -> None:
         for process in [*self.workers, *([self.beat] if self.beat else [])]:
             try:
@@ -146,6 +160,7 @@ def stack_env(
     workdir: Path,
     sandbox,
     redis_url: str | None = None,
+    broker: str = "redis",
     extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of worker and beat: this test's database, Redis keys, media, sandbox."""
@@ -156,7 +171,8 @@ def stack_env(
             "PYTHONPATH": str(REPO_ROOT),
             "PYTHONUNBUFFERED": "1",
             "STUDIO_FAULTS_DB_NAME": str(connection.settings_dict["NAME"]),
-            "REDIS_URL": redis_url or settings.REDIS_URL,
+            # Empty: the embedded broker, and no Redis for cache or rate limits.
+            "REDIS_URL": (redis_url or settings.REDIS_URL) if broker == "redis" else "",
             "STUDIO_REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
             "STUDIO_VAR_DIR": str(workdir / "var"),
             "STUDIO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
@@ -178,28 +194,54 @@ def stack_env(
 
 
 @pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+@pytest.fixture(params=BROKERS)
+def broker(request) -> str:
+    """Which broker the stack runs on: each fault test runs once per broker."""
+    return request.param
+
+
+def publish_to(url: str, options: dict) -> tuple[str, dict]:
+    """Point this process's Celery app (what generation_create and the live
+    server enqueue through) at a broker; returns what it was pointed at."""
+    conf = celery_app.conf
+    before = (conf.broker_url, conf.broker_transport_options)
+    conf.broker_url, conf.broker_transport_options = url, options
+    celery_app._pool = None  # connections are made again, to the new broker
+    celery_app.amqp._producer_pool = None
+    return before
 
 
 @pytest.fixture
-def make_stack(transactional_db, media_root, tmp_path) -> Iterator:
+def make_stack(transactional_db, media_root, tmp_path, broker) -> Iterator:
     """make_stack(sandbox, redis_url=None, **env) -> Stack; stopped at the end of the test."""
     stacks: list[Stack] = []
     delete_redis_keys()  # no message of an earlier test may reach these workers
+    published_to = None
 
     def make(sandbox, redis_url: str | None = None, **extra: str) -> Stack:
+        nonlocal published_to
         workdir = tmp_path / f"stack-{len(stacks)}"
         workdir.mkdir()
-        stack = Stack(workdir, stack_env(workdir=workdir, sandbox=sandbox,
-                                         redis_url=redis_url, extra=extra))
+        stack = Stack(
+            workdir,
+            stack_env(workdir=workdir, sandbox=sandbox, redis_url=redis_url, broker=broker,
+                      extra=extra),
+            broker,
+        )
+        if broker == "embedded":
+            before = publish_to(
+                "studio-sqlite://localhost/",
+                {"path": str(stack.broker_file)},
+            )
+            published_to = published_to or before
         stacks.append(stack)
         return stack
 
     yield make
     for stack in stacks:
         stack.stop()
+    if published_to:
+        publish_to(*published_to)
     delete_redis_keys()
 
 

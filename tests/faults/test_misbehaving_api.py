@@ -53,7 +53,7 @@ def _in_flight(pks) -> int:
 
 
 def test_500_generations_against_a_misbehaving_api(
-    settings, make_stack, sandbox_factory, live_server
+    settings, make_stack, sandbox_factory, live_server, broker
 ):
     box = sandbox_factory("--pending-seconds", "0.3", "--running-seconds", "1.0", "--seed", "7")
     settings.VIDEOGEN_BASE_URL = box.base_url
@@ -88,7 +88,7 @@ def test_500_generations_against_a_misbehaving_api(
     reasons = Counter(rows.filter(status=Status.FAILED).values_list("error_code", flat=True))
     stats = box.stats()
     report(
-        "misbehaving api",
+        f"misbehaving api [{broker}]",
         {**counts, "failure_reasons": dict(reasons), "injected": stats["injected"],
          "webhooks": stats["webhooks"], "deliveries_recorded": WebhookDelivery.objects.count(),
          "seconds": round(elapsed)},

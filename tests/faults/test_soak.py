@@ -1,5 +1,5 @@
 """Longer runs (make test-faults): many generations at once through the real
-worker and sandbox, some cancelled on the way."""
+worker (a subprocess, on each broker) and sandbox, some cancelled on the way."""
 
 import pytest
 from django.db.models import Count
@@ -20,10 +20,11 @@ def _settled(team):
 
 
 def test_many_generations_each_end_once_with_their_results(
-    settings, sandbox_factory, celery_worker
+    settings, sandbox_factory, make_stack
 ):
     box = sandbox_factory("--pending-seconds", "0.3", "--running-seconds", "1.5")
     settings.VIDEOGEN_BASE_URL = box.base_url
+    make_stack(box).start_worker(concurrency=4)
     api = VideoGenClient(base_url=box.base_url, api_key=box.api_key)
     user = make_user()
     team = user.teams.get()

@@ -144,7 +144,9 @@ def _kill_at(step: Step, run: int, box, stack, worker, user):
     return worker, Run(step, generation, status_at_kill, executions_on(box) - executions_before)
 
 
-def test_kill_9_at_every_step_loses_nothing_and_pays_once(make_stack, sandbox_factory, client):
+def test_kill_9_at_every_step_loses_nothing_and_pays_once(
+    make_stack, sandbox_factory, client, broker
+):
     box = sandbox_factory("--pending-seconds", "0.5", "--running-seconds", "1.5")
     stack = make_stack(box)
     stack.start_beat()
@@ -165,8 +167,8 @@ def test_kill_9_at_every_step_loses_nothing_and_pays_once(make_stack, sandbox_fa
         counts = outcome([r.generation for r in mine], box, sum(r.executions for r in mine))
         # landed: kills that found the generation still at the step a moment later
         landed = sum(r.status_at_kill in step.statuses for r in mine)
-        report(f"kill -9 {step.name}", {"runs": len(mine), "landed": landed, **counts})
-    report("kill -9 all steps", {"runs": len(runs), **totals,
+        report(f"kill -9 {step.name} [{broker}]", {"runs": len(mine), "landed": landed, **counts})
+    report(f"kill -9 all steps [{broker}]", {"runs": len(runs), **totals,
                                  "seconds": round(time.monotonic() - started)})
 
     assert len(runs) >= 20
@@ -197,7 +199,7 @@ def _unknown_cards_say_so(client: Client, user, generations) -> None:
 
 
 def test_two_posts_in_flight_when_the_worker_dies_are_never_guessed(
-    make_stack, sandbox_factory, client
+    make_stack, sandbox_factory, client, broker
 ):
     """Two executions exist and nothing says which is whose: both cards say the
     outcome is unknown and offer "Submit again"; nothing is posted again."""
@@ -216,7 +218,7 @@ def test_two_posts_in_flight_when_the_worker_dies_are_never_guessed(
         wait_for(lambda g=generation: _settled(g.pk), timeout=30, message=stack.logs())
 
     counts = outcome(generations, box)
-    report("kill -9 with two POSTs in flight", {"runs": 1, **counts})
+    report(f"kill -9 with two POSTs in flight [{broker}]", {"runs": 1, **counts})
     assert counts["unknown"] == 2 and counts["lost"] == 0
     assert counts["executions"] == 2, "nothing was posted a second time"
     client.force_login(user)

@@ -1,37 +1,15 @@
-"""Real rows for gallery and teams tests: members with roles, stored results
-(with small real image files), collections and share links."""
+"""Real rows for gallery and teams tests: stored results (with small real
+image files), collections and share links."""
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-
 from studio.gallery.models import Collection, CollectionItem, ShareLink
-from studio.generations.images import make_thumbnail
+from studio.generations.builders import build_result, store_image
 from studio.generations.models import Generation, Result, Status
-from studio.teams.models import Membership, Team
-from tests.fixtures.factories import make_user, png_bytes
-
-PASSWORD = "correct horse battery"
-
-
-def member_of(team: Team, role: str, username: str | None = None):
-    """A new person who belongs to `team` (and to their own personal team) with `role`."""
-    user = make_user(username)
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
-
-
-def _stored_files(team_id: int) -> tuple[str, str]:
-    original = png_bytes(size=(64, 36), color=(30, 120, 200))
-    image = default_storage.save(f"results/t{team_id}/o.png", ContentFile(original))
-    thumb = default_storage.save(
-        f"thumbnails/t{team_id}/o.webp", ContentFile(make_thumbnail(io.BytesIO(original)))
-    )
-    return image, thumb
+from studio.teams.models import Team
+from tests.fixtures.factories import png_bytes
 
 
 def make_results(
@@ -45,7 +23,6 @@ def make_results(
     created_at: datetime | None = None,
 ) -> list[Result]:
     """One succeeded generation with `count` stored results, newest last."""
-    image, thumb = _stored_files(team.pk)
     generation = Generation.objects.create(
         team=team,
         created_by=user,
@@ -54,22 +31,15 @@ def make_results(
         num_results=min(count, 100),  # a test may want more results than one request gives
         status=status,
     )
+    stored = store_image(
+        png_bytes(size=(64, 36), color=(30, 120, 200)), f"results/t{team.pk}/g{generation.pk}"
+    )
     results = [
-        Result.objects.create(
-            team=team,
-            generation=generation,
-            position=i,
-            remote_file_id=f"vg_file_{generation.pk}_{i}",
-            image=image,
-            thumbnail=thumb,
-            content_type="image/png",
-            width=64,
-            height=36,
-            bytes=100,
-            sha256=f"{generation.pk:032x}{i:032x}",
-        )
+        build_result(generation, i, stored, sha256=f"{generation.pk:032x}{i:032x}")
         for i in range(count)
     ]
+    for result in results:
+        result.save()
     if created_at is not None:
         Generation.objects.filter(pk=generation.pk).update(created_at=created_at)
         Result.objects.filter(generation=generation).update(created_at=created_at)

@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from studio.gallery.models import Collection, CollectionItem, Favourite
 from studio.teams.models import Role
-from tests.fixtures.factories import make_user
+from tests.fixtures.factories import make_member, make_user
 
-from .factories import make_collection, make_result, make_results, member_of, sign_in
+from .factories import make_collection, make_result, make_results, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -41,7 +41,7 @@ def test_favourite_toggles_and_tells_other_stars(client_in, team, user):
 
 
 def test_a_viewer_keeps_favourites_too(client, team, user):
-    viewer = member_of(team, Role.VIEWER, "vi")
+    viewer = make_member(team, Role.VIEWER, "vi")
     result = make_result(team, user)
     sign_in(client, viewer, team)
 
@@ -126,7 +126,7 @@ def test_the_viewer_panel_has_favourite_collections_and_sharing(client_in, team,
 
 
 def test_a_viewer_gets_no_collection_controls(client, team, user):
-    viewer = member_of(team, Role.VIEWER, "vi")
+    viewer = make_member(team, Role.VIEWER, "vi")
     result = make_result(team, user)
     board = make_collection(team, user)
     sign_in(client, viewer, team)
@@ -203,8 +203,8 @@ def test_renaming_to_a_taken_name_is_explained(client_in, team, user):
 
 def test_only_the_maker_or_an_admin_deletes_a_collection(client, team, user):
     board = make_collection(team, user, "Alice's")
-    member = member_of(team, Role.MEMBER, "mo")
-    admin = member_of(team, Role.ADMIN, "ada")
+    member = make_member(team, Role.MEMBER, "mo")
+    admin = make_member(team, Role.ADMIN, "ada")
 
     sign_in(client, member, team)
     assert client.post(reverse("collection_delete", args=[board.pk])).status_code == 403

@@ -14,9 +14,9 @@ from studio.gallery.selectors import PAGE_SIZE, Cursor
 from studio.generations.models import Result, Status, Tool
 from studio.generations.services import generation_create
 from studio.teams.models import Role
-from tests.fixtures.factories import make_user
+from tests.fixtures.factories import make_member, make_user
 
-from .factories import make_collection, make_result, make_results, member_of
+from .factories import make_collection, make_result, make_results
 
 URL = reverse("gallery")
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -34,7 +34,7 @@ def more_url(response) -> str | None:
 
 @pytest.fixture
 def bob(team):
-    return member_of(team, Role.MEMBER, "bob")
+    return make_member(team, Role.MEMBER, "bob")
 
 
 def test_everyones_results_newest_first_and_nothing_from_another_team(client_in, team, user, bob):

@@ -10,39 +10,24 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 
-from studio.generations.images import make_thumbnail
+from studio.generations.builders import build_result, store_image
 from studio.generations.models import Generation, Reference, Result, Status
 from studio.teams.models import Membership
 from tests.fixtures.factories import make_user, png_bytes
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def store_result(team, user, *, position=0) -> tuple[Result, bytes, bytes]:
     """A succeeded generation with one stored result, as ingest leaves it."""
     original = png_bytes(size=(160, 90), color=(30, 120, 200))
-    thumbnail = make_thumbnail(io.BytesIO(original))
     generation = Generation.objects.create(
         team=team, created_by=user, prompt="a harbour at night", status=Status.SUCCEEDED
     )
-    result = Result.objects.create(
-        team=team,
-        generation=generation,
-        position=position,
-        remote_file_id="vg_file_test",
-        image=default_storage.save(f"results/t{team.pk}/a.png", ContentFile(original)),
-        thumbnail=default_storage.save(f"thumbnails/t{team.pk}/a.webp", ContentFile(thumbnail)),
-        content_type="image/png",
-        width=160,
-        height=90,
-        bytes=len(original),
-        sha256="0" * 64,
+    stored = store_image(original, f"results/t{team.pk}/a")
+    result = build_result(
+        generation, position, stored, remote_file_id="vg_file_test", sha256="0" * 64
     )
-    return result, original, thumbnail
+    result.save()
+    return result, original, default_storage.open(stored.thumbnail).read()
 
 
 def store_reference(team) -> tuple[Reference, bytes]:

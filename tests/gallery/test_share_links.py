@@ -14,13 +14,13 @@ from django.utils import timezone
 from studio.gallery.models import ShareLink
 from studio.generations.models import Result
 from studio.teams.models import Role, TeamPolicy
+from tests.fixtures.factories import make_member
 
 from .factories import (
     make_collection,
     make_result,
     make_results,
     make_share_link,
-    member_of,
     sign_in,
 )
 
@@ -205,7 +205,7 @@ def test_the_share_links_page_lists_every_link_with_its_state(client_in, team, u
 def test_who_may_make_and_revoke_links(client, team, user, board):
     collection, _ = board
     link = make_share_link(team, user, collection=collection)
-    member, viewer = member_of(team, Role.MEMBER, "mo"), member_of(team, Role.VIEWER, "vi")
+    member, viewer = make_member(team, Role.MEMBER, "mo"), make_member(team, Role.VIEWER, "vi")
 
     sign_in(client, viewer, team)
     assert client.post(reverse("collection_share", args=[collection.pk]), **HTMX).status_code == 403

@@ -26,13 +26,6 @@ from tests.fixtures.factories import image_upload, png_bytes
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """An empty MEDIA_ROOT per test, so "no file was written" can be checked."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def files_under(root) -> list[str]:
     return sorted(
         os.path.relpath(os.path.join(folder, name), root)

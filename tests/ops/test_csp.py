@@ -25,3 +25,21 @@ def test_nonce_changes_per_response(client_in):
 
 def test_sign_in_page_has_the_policy_too(client, db):
     assert "default-src 'self'" in client.get(reverse("login"))["Content-Security-Policy"]
+
+
+def test_the_policy_directive_by_directive(client_in, settings):
+    header = client_in.get(reverse("studio"))["Content-Security-Policy"]
+
+    policy = dict(part.strip().split(" ", 1) for part in header.split(";"))
+    nonce = re.search(r"'nonce-([\w-]+)'", header)[0]
+    assert policy == {
+        "default-src": "'self'",
+        "script-src": f"'self' {nonce}",
+        "style-src": f"'self' {nonce}",
+        "img-src": " ".join(["'self'", "data:", "blob:", *settings.STUDIO_CSP_IMG_ORIGINS]),
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }

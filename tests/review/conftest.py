@@ -1,41 +1,22 @@
-"""A team with one person in each role, and generations with stored results
-(files really written to storage, rows as ingest leaves them)."""
+"""A team with one person in each role (whose only team it is), and generations
+with stored results (files really written to storage, rows as ingest leaves them)."""
 
 from __future__ import annotations
 
-import io
 import itertools
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from studio.generations.images import make_thumbnail
+from studio.generations.builders import build_result, store_image
 from studio.generations.models import Generation, Result, Status
 from studio.teams.models import Membership, Team, TeamPolicy
-from tests.fixtures.factories import png_bytes
+from tests.fixtures.factories import make_member, png_bytes
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 Role = Membership.Role
 State = Result.ReviewState
 _counter = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-def make_member(team: Team, role: str, username: str | None = None):
-    """A user whose only team is `team` (so it is their current team)."""
-    user = get_user_model().objects.create_user(
-        username=username or f"{role}{next(_counter)}", password="correct horse battery"
-    )
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
 
 
 def stored_generation(
@@ -53,25 +34,18 @@ def stored_generation(
         **fields,
     )
     for position, state in enumerate(states):
-        original = png_bytes(size=(64, 36), color=(40 * position % 255, 90, 160))
-        name = f"results/t{team.pk}/g{generation.pk}-{position}"
-        Result.objects.create(
-            team=team,
-            generation=generation,
-            position=position,
-            remote_file_id=f"vg_file_{generation.pk}_{position}",
-            image=default_storage.save(f"{name}.png", ContentFile(original)),
-            thumbnail=default_storage.save(
-                f"{name}.webp", ContentFile(make_thumbnail(io.BytesIO(original)))
-            ),
-            content_type="image/png",
-            width=64,
-            height=36,
-            bytes=len(original),
+        stored = store_image(
+            png_bytes(size=(64, 36), color=(40 * position % 255, 90, 160)),
+            f"results/t{team.pk}/g{generation.pk}-{position}",
+        )
+        build_result(
+            generation,
+            position,
+            stored,
             sha256=f"{generation.pk:032d}{position:032d}",
             review_state=state,
             review_reason="too dark" if state == State.REJECTED else "",
-        )
+        ).save()
     return generation
 
 
@@ -85,11 +59,11 @@ class Crew:
 
     def __init__(self):
         self.team = Team.objects.create(name="Acme")
-        self.owner = make_member(self.team, Role.OWNER, "olivia")
-        self.admin = make_member(self.team, Role.ADMIN, "adam")
-        self.creator = make_member(self.team, Role.MEMBER, "carla")
-        self.member = make_member(self.team, Role.MEMBER, "mona")
-        self.viewer = make_member(self.team, Role.VIEWER, "victor")
+        self.owner = make_member(self.team, Role.OWNER, "olivia", personal_team=False)
+        self.admin = make_member(self.team, Role.ADMIN, "adam", personal_team=False)
+        self.creator = make_member(self.team, Role.MEMBER, "carla", personal_team=False)
+        self.member = make_member(self.team, Role.MEMBER, "mona", personal_team=False)
+        self.viewer = make_member(self.team, Role.VIEWER, "victor", personal_team=False)
 
     def people(self):
         return {

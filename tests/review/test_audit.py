@@ -16,7 +16,8 @@ from studio.generations.models import Generation, Result, Status
 from studio.generations.services import generation_create
 from studio.teams.models import Membership, TeamPolicy
 from tests.conftest import wait_for
-from tests.review.conftest import HTMX, State, make_member, stored_generation
+from tests.fixtures.factories import make_member
+from tests.review.conftest import HTMX, State, stored_generation
 
 Action = AuditEntry.Action
 
@@ -381,7 +382,8 @@ def test_the_admin_shows_the_log_read_only(crew, admin_client):
 @pytest.fixture
 def logged(crew):
     """Entries by two people, of two actions; plus another team's entry."""
-    other = make_member(crew.team.__class__.objects.create(name="Other"), "owner", "otto")
+    other_team = crew.team.__class__.objects.create(name="Other")
+    other = make_member(other_team, "owner", "otto", personal_team=False)
     for i in range(3):
         audit_record(
             team=crew.team,

@@ -13,7 +13,8 @@ from django.urls import reverse
 from studio.generations.models import Result
 from studio.generations.visibility import result_visible, visible_q
 from studio.teams.models import Team
-from tests.review.conftest import HTMX, State, make_member, set_policy, stored_generation
+from tests.fixtures.factories import make_member
+from tests.review.conftest import HTMX, State, set_policy, stored_generation
 
 SEES_ALL = ("owner", "admin", "creator")
 SEES_APPROVED = ("member", "viewer")
@@ -171,7 +172,7 @@ def test_a_hidden_result_cannot_be_edited_or_reused_either(crew, mixed, as_user)
 
 def test_media_of_another_team_is_404_even_for_its_owner_elsewhere(crew, mixed, as_user):
     _, _, approved, _ = mixed
-    stranger = make_member(Team.objects.create(name="Other"), "owner")
+    stranger = make_member(Team.objects.create(name="Other"), "owner", personal_team=False)
 
     response = as_user(stranger).get(reverse("result_media", args=[approved.pk, "thumbnail"]))
 

@@ -11,7 +11,8 @@ from django.urls import reverse
 from studio.audit.models import AuditEntry
 from studio.generations.models import Generation, Result, Status
 from studio.teams.models import Team
-from tests.review.conftest import HTMX, State, make_member, set_policy, stored_generation
+from tests.fixtures.factories import make_member
+from tests.review.conftest import HTMX, State, set_policy, stored_generation
 
 QUEUE = reverse("review_queue")
 DECIDE = reverse("review_decide")
@@ -181,7 +182,8 @@ def test_bulk_reject_without_reason_or_selection_says_so_next_to_the_bar(crew, w
 
 def test_another_teams_result_is_404_and_nothing_changes(crew, waiting, as_user):
     other_team = Team.objects.create(name="Other")
-    foreign = stored_generation(other_team, make_member(other_team, "owner")).results.get()
+    stranger = make_member(other_team, "owner", personal_team=False)
+    foreign = stored_generation(other_team, stranger).results.get()
 
     response = as_user(crew.admin).post(
         DECIDE, {"ids": [waiting[0].pk, foreign.pk], "decision": "approve"}, **HTMX

@@ -18,8 +18,8 @@ from studio.generations.models import Generation, Reference, Status
 from studio.generations.quota import Month, QuotaExceeded, images_used
 from studio.generations.services import generation_create
 from tests.conftest import wait_for
-from tests.fixtures.factories import image_upload
-from tests.review.conftest import HTMX, State, make_member, set_policy, stored_generation
+from tests.fixtures.factories import image_upload, make_member
+from tests.review.conftest import HTMX, State, set_policy, stored_generation
 
 FORM = {"prompt": "a lighthouse", "aspect_ratio": "1:1", "watermark_mode": "AUTO"}
 RENEWS = f"{Month.current().next.first_day.day} {Month.current().next.first_day:%B}"
@@ -181,7 +181,9 @@ def test_twenty_concurrent_submitters_never_exceed_the_quota(transactional_db):
 
     crew = Crew()
     set_policy(crew.team, monthly_image_quota=50)
-    submitters = [make_member(crew.team, "member", f"sub{i:02d}") for i in range(20)]
+    submitters = [
+        make_member(crew.team, "member", f"sub{i:02d}", personal_team=False) for i in range(20)
+    ]
     clients = []
     for user in submitters:
         client = Client()

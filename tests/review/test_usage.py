@@ -12,7 +12,8 @@ from studio.generations.quota import Month
 from studio.review.charts import nice_ceiling
 from studio.review.selectors import usage_for_month
 from studio.teams.models import Team
-from tests.review.conftest import State, make_member, set_policy, stored_generation
+from tests.fixtures.factories import make_member
+from tests.review.conftest import State, set_policy, stored_generation
 
 
 def _month_of_activity(crew):
@@ -37,7 +38,8 @@ def _month_of_activity(crew):
         created_at=Month.current().start - timedelta(days=3)
     )
     other = Team.objects.create(name="Other")
-    stored_generation(other, make_member(other, "owner"), states=(State.PENDING,) * 9)
+    stranger = make_member(other, "owner", personal_team=False)
+    stored_generation(other, stranger, states=(State.PENDING,) * 9)
 
 
 def test_usage_per_team_and_member(crew):

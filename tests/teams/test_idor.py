@@ -27,12 +27,11 @@ from studio.gallery.models import (
 )
 from studio.generations.models import Generation, Reference, Result, Status
 from studio.teams.models import Invitation, Membership, Role
-from tests.fixtures.factories import make_user
+from tests.fixtures.factories import make_member, make_user
 from tests.gallery.factories import (
     make_collection,
     make_result,
     make_share_link,
-    member_of,
     sign_in,
 )
 
@@ -121,7 +120,7 @@ def _world(owner, name: str):
     team = owner.memberships.get().team
     team.name = name
     team.save()
-    colleague = member_of(team, Role.MEMBER, f"{name}-colleague")
+    colleague = make_member(team, Role.MEMBER, f"{name}-colleague")
     result, spare = make_result(team, owner, prompt=f"{name} image"), make_result(team, owner)
     collection = make_collection(team, owner, f"{name} board", results=[result])
     reference = Reference.objects.create(

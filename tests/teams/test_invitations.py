@@ -12,8 +12,8 @@ from django.utils import timezone
 from studio.teams.middleware import SESSION_KEY
 from studio.teams.models import Invitation, Membership, Role
 from tests.conftest import wait_for
-from tests.fixtures.factories import make_user
-from tests.gallery.factories import member_of, sign_in
+from tests.fixtures.factories import make_member, make_user
+from tests.gallery.factories import sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -28,7 +28,7 @@ def link_in(response) -> str:
 
 
 def test_an_admin_creates_a_single_use_link(client, team):
-    admin = member_of(team, Role.ADMIN, "ada")
+    admin = make_member(team, Role.ADMIN, "ada")
     sign_in(client, admin, team)
 
     response = invite(client, role="viewer", expires_in="1")
@@ -135,14 +135,14 @@ def test_revoking_stops_the_link(client, team, user):
 
 
 def test_an_admin_cannot_invite_owners_and_members_cannot_invite_at_all(client, team):
-    sign_in(client, member_of(team, Role.ADMIN, "ada"), team)
+    sign_in(client, make_member(team, Role.ADMIN, "ada"), team)
     response = invite(client, role="owner")
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert invite(client, role="admin").status_code == 200
     assert Invitation.objects.get().role == "admin"
 
-    sign_in(client, member_of(team, Role.MEMBER, "mo"), team)
+    sign_in(client, make_member(team, Role.MEMBER, "mo"), team)
     assert invite(client).status_code == 403
     assert Invitation.objects.count() == 1
 

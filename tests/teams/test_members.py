@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from studio.audit.models import AuditEntry
 from studio.teams.models import Membership, Role
-from tests.gallery.factories import make_result, member_of, sign_in
+from tests.fixtures.factories import make_member
+from tests.gallery.factories import make_result, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -26,9 +27,9 @@ def people(team, user):
     """The owner (alice, signed in as `user`), an admin, a member and a viewer."""
     return {
         "owner": user,
-        "admin": member_of(team, Role.ADMIN, "ada"),
-        "member": member_of(team, Role.MEMBER, "mo"),
-        "viewer": member_of(team, Role.VIEWER, "vi"),
+        "admin": make_member(team, Role.ADMIN, "ada"),
+        "member": make_member(team, Role.MEMBER, "mo"),
+        "viewer": make_member(team, Role.VIEWER, "vi"),
     }
 
 

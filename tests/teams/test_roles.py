@@ -14,11 +14,11 @@ from django.urls import reverse
 from studio.gallery.models import Collection, CollectionItem, Favourite, ShareLink
 from studio.generations.models import Generation, Status
 from studio.teams.models import Invitation, Membership, Role, Team
+from tests.fixtures.factories import make_member
 from tests.gallery.factories import (
     make_collection,
     make_result,
     make_share_link,
-    member_of,
     sign_in,
 )
 
@@ -33,11 +33,11 @@ def world(team, user):
     """A team with one person in each role, and things made by another member (Otto)."""
     people = {
         "owner": user,
-        "admin": member_of(team, Role.ADMIN, "ada"),
-        "member": member_of(team, Role.MEMBER, "mo"),
-        "viewer": member_of(team, Role.VIEWER, "vi"),
+        "admin": make_member(team, Role.ADMIN, "ada"),
+        "member": make_member(team, Role.MEMBER, "mo"),
+        "viewer": make_member(team, Role.VIEWER, "vi"),
     }
-    otto = member_of(team, Role.MEMBER, "otto")
+    otto = make_member(team, Role.MEMBER, "otto")
     result, spare = make_result(team, otto, prompt="otto's image"), make_result(team, otto)
     collection = make_collection(team, otto, "Otto's board", results=[result])
     return SimpleNamespace(

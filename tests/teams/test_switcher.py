@@ -11,8 +11,8 @@ from studio.generations.models import Generation, Status
 from studio.generations.services import generation_create
 from studio.teams.middleware import SESSION_KEY
 from studio.teams.models import Membership, Role, Team
-from tests.fixtures.factories import make_user
-from tests.gallery.factories import make_result, member_of, sign_in
+from tests.fixtures.factories import make_member, make_user
+from tests.gallery.factories import make_result, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -129,7 +129,7 @@ def test_with_nothing_in_flight_the_quick_poll_hands_over_to_an_idle_one(client,
 
 
 def test_a_teammates_new_generation_reaches_an_idle_watcher(client, team, user):
-    bob = member_of(team, Role.MEMBER, "bob")
+    bob = make_member(team, Role.MEMBER, "bob")
     sign_in(client, user, team)
     cursor = _seq(team)
     assert client.get(UPDATES, {"cursor": cursor, "idle": "1"}, **HTMX).status_code == 204
@@ -164,7 +164,7 @@ def test_an_idle_no_change_answer_is_three_queries_whatever_the_gallery(
 
 
 def test_a_viewer_sees_the_studio_without_the_generate_form(client, team):
-    viewer = member_of(team, Role.VIEWER, "vi")
+    viewer = make_member(team, Role.VIEWER, "vi")
     sign_in(client, viewer, team)
 
     page = client.get(reverse("studio")).content.decode()
@@ -178,7 +178,7 @@ def test_a_viewer_gets_no_cancel_retry_or_remix_on_cards(client, team, user):
     running = generation_create(team=team, user=user, prompt="still running")
     failed = generation_create(team=team, user=user, prompt="went wrong")
     failed.move(Status.FAILED, error_message="No luck.")
-    viewer = member_of(team, Role.VIEWER, "vi")
+    viewer = make_member(team, Role.VIEWER, "vi")
 
     sign_in(client, viewer, team)
     as_viewer = client.get(reverse("studio")).content.decode()

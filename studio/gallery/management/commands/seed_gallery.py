@@ -18,15 +18,13 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from studio.gallery.models import Collection, CollectionItem, Favourite
-from studio.generations.images import make_thumbnail
+from studio.generations.builders import StoredImage, build_result, store_image
 from studio.generations.models import Generation, Result, Status, Tool
 from studio.teams.models import Membership, Role, Team
 
@@ -116,9 +114,9 @@ class Command(BaseCommand):
 
     # --- what ----------------------------------------------------------------------------
 
-    def _images(self) -> dict[str, list[tuple[str, str, int, int, int, str]]]:
-        """Per aspect ratio: (image name, thumbnail name, width, height, bytes, sha256)."""
-        out: dict[str, list] = {}
+    def _images(self) -> dict[str, list[StoredImage]]:
+        """Per aspect ratio, a few stored images (and thumbnails) that every row shares."""
+        out: dict[str, list[StoredImage]] = {}
         for ratio, (width, height) in RATIOS:
             for tint in TINTS:
                 image = Image.new("RGB", (width, height), tint)
@@ -131,14 +129,8 @@ class Command(BaseCommand):
                 data = io.BytesIO()
                 image.save(data, format="PNG")
                 png = data.getvalue()
-                digest = hashlib.sha256(png).hexdigest()
-                name = f"seed/{digest[:16]}.png"
-                thumb = f"seed/{digest[:16]}.webp"
-                if not default_storage.exists(name):
-                    default_storage.save(name, ContentFile(png))
-                if not default_storage.exists(thumb):
-                    default_storage.save(thumb, ContentFile(make_thumbnail(io.BytesIO(png))))
-                out.setdefault(ratio, []).append((name, thumb, width, height, len(png), digest))
+                name = f"seed/{hashlib.sha256(png).hexdigest()[:16]}"
+                out.setdefault(ratio, []).append(store_image(png, name))
         return out
 
     def _fill(self, team, people, images, total, days, batch, rng) -> list[int]:
@@ -180,21 +172,11 @@ class Command(BaseCommand):
                 rows = []
                 for generation, size in zip(generations, sizes, strict=True):
                     for position in range(size):
-                        name, thumb, width, height, nbytes, digest = rng.choice(
-                            images[generation.aspect_ratio]
-                        )
-                        rows.append(Result(
-                            team=team,
-                            generation=generation,
-                            position=position,
+                        rows.append(build_result(
+                            generation,
+                            position,
+                            rng.choice(images[generation.aspect_ratio]),
                             remote_file_id=f"seed_{generation.pk}_{position}",
-                            image=name,
-                            thumbnail=thumb,
-                            content_type="image/png",
-                            width=width,
-                            height=height,
-                            bytes=nbytes,
-                            sha256=digest,
                             review_state=Result.ReviewState.APPROVED,
                             created_at=generation.created_at + timedelta(seconds=9),
                         ))

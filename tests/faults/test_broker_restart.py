@@ -1,16 +1,22 @@
-"""Redis goes away in the middle of 50 generations and comes back empty: every
-queued message, scheduled poll and cache entry is gone. The database is the
-source of truth, so the reconciler re-enqueues each overdue step and all 50
-finish, each with one execution.
+"""The broker goes away in the middle of 50 generations and comes back empty:
+every queued message, scheduled poll and cache entry is gone. The database is
+the source of truth, so the reconciler re-enqueues each overdue step and all
+50 finish, each with one execution.
 
-Redis here is a redis-server of the test's own on a free port (never the
-machine's 6379, which other suites use); the worker and beat subprocesses use
-it as broker, cache and rate-limit store. The test process sends the submit
-messages to it itself (its own Celery app is configured for the suite's Redis).
+On Redis: a redis-server of the test's own on a free port (never the
+machine's 6379, which other suites use) is killed and started again; the
+worker and beat subprocesses use it as broker, cache and rate-limit store.
+The test process sends the submit messages to it itself (its own Celery app
+is configured for the suite's Redis).
+
+On the embedded broker, which is a file and not a server: the machine goes
+down (worker and beat killed -9) and the broker's file is lost with it; then
+worker and beat start again on a new, empty one.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import pytest
@@ -50,23 +56,27 @@ def _unfinished(pks) -> dict[str, int]:
     return counts
 
 
-def test_all_generations_finish_across_a_redis_restart(make_stack, sandbox_factory, private_redis):
+def test_all_generations_finish_across_a_broker_restart(
+    make_stack, sandbox_factory, private_redis, broker
+):
     box = sandbox_factory("--pending-seconds", "1", "--running-seconds", "3")
     stack = make_stack(box, redis_url=private_redis.url)
     stack.start_beat()
-    stack.start_worker(concurrency=3)
+    worker = stack.start_worker(concurrency=3)
     user = make_user()
     team = user.teams.get()
     started = time.monotonic()
 
+    # On the embedded broker generation_create's own message reaches the stack.
     generations = [
         generation_create(team=team, user=user, prompt=f"restart {n}", aspect_ratio="1:1")
         for n in range(GENERATIONS)
     ]
     pks = [g.pk for g in generations]
-    with celery_app.connection_for_write(private_redis.url) as connection:
-        for pk in pks:
-            submit_generation.apply_async((pk,), connection=connection)
+    if broker == "redis":
+        with celery_app.connection_for_write(private_redis.url) as connection:
+            for pk in pks:
+                submit_generation.apply_async((pk,), connection=connection)
 
     # Mid-way: some landed, some in flight, some not yet submitted.
     wait_for(
@@ -81,9 +91,18 @@ def test_all_generations_finish_across_a_redis_restart(make_stack, sandbox_facto
         status: Generation.objects.filter(pk__in=pks, status=status).count()
         for status in Status.values
     }
-    private_redis.kill()
-    time.sleep(2)
-    private_redis.start()
+    if broker == "redis":
+        private_redis.kill()
+        time.sleep(2)
+        private_redis.start()
+    else:
+        worker.kill()
+        stack.beat.kill()
+        queued = _messages(stack.broker_file)
+        for path in stack.broker_file.parent.glob(stack.broker_file.name + "*"):
+            path.unlink()  # the file and its -wal and -shm
+        stack.start_beat()
+        stack.start_worker(concurrency=3)
 
     wait_for(
         lambda: _finished(pks),
@@ -94,7 +113,7 @@ def test_all_generations_finish_across_a_redis_restart(make_stack, sandbox_facto
 
     counts = outcome(generations, box)
     report(
-        "redis restart",
+        f"{broker} broker restart",
         {
             **counts,
             "at_restart": {k: v for k, v in at_restart.items() if v},
@@ -106,3 +125,10 @@ def test_all_generations_finish_across_a_redis_restart(make_stack, sandbox_facto
     assert counts["duplicate_results"] == 0
     # The restart really hit work in the middle.
     assert sum(v for k, v in at_restart.items() if k != Status.SUCCEEDED) > 0
+    if broker == "embedded":
+        assert queued > 0, "messages were lost with the file"
+
+
+def _messages(path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM message").fetchone()[0]
