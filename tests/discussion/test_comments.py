@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from studio.discussion.models import Comment, Notification
 from studio.teams.models import Role
-from tests.fixtures.factories import make_user
-from tests.gallery.factories import make_result, member_of, sign_in
+from tests.fixtures.factories import make_member, make_user
+from tests.gallery.factories import make_result, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -18,7 +18,7 @@ def crew(db):
     owner = make_user("olga")
     team = owner.teams.get()
     people = {
-        role: member_of(team, role, f"{role}-person")
+        role: make_member(team, role, f"{role}-person")
         for role in (Role.ADMIN, Role.MEMBER, Role.VIEWER)
     }
     people[Role.OWNER] = owner
@@ -101,7 +101,7 @@ def test_role_by_action(client, crew, role, own, edit, remove):
 
 
 def make_comment_author(team, people):
-    return member_of(team, Role.MEMBER, "someone-else")
+    return make_member(team, Role.MEMBER, "someone-else")
 
 
 def test_new_comments_reach_an_open_viewer_through_its_poll(client, crew):

@@ -15,8 +15,8 @@ from studio.generations.services import generation_create
 from studio.review.services import review_decide
 from studio.teams.models import Role
 from tests.conftest import wait_for
-from tests.fixtures.factories import make_user
-from tests.gallery.factories import make_result, member_of, sign_in
+from tests.fixtures.factories import make_member, make_user
+from tests.gallery.factories import make_result, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -25,7 +25,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def crew(db):
     owner = make_user("olga")
     team = owner.teams.get()
-    maker = member_of(team, Role.MEMBER, "max")
+    maker = make_member(team, Role.MEMBER, "max")
     return team, owner, maker
 
 

@@ -13,8 +13,8 @@ from studio.discussion.services import rating_set
 from studio.gallery import selectors
 from studio.generations.models import Result
 from studio.teams.models import Membership, Role
-from tests.fixtures.factories import make_user
-from tests.gallery.factories import make_result, make_results, member_of, sign_in
+from tests.fixtures.factories import make_member, make_user
+from tests.gallery.factories import make_result, make_results, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -23,7 +23,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def crew(db):
     owner = make_user("olga")
     team = owner.teams.get()
-    viewer = member_of(team, Role.VIEWER, "vera")
+    viewer = make_member(team, Role.VIEWER, "vera")
     return team, owner, viewer
 
 
@@ -34,7 +34,7 @@ def _m(team, user):
 @pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN, Role.MEMBER, Role.VIEWER])
 def test_every_role_rates_once_and_can_take_it_back(client, crew, role):
     team, owner, _ = crew
-    person = owner if role == Role.OWNER else member_of(team, role)
+    person = owner if role == Role.OWNER else make_member(team, role)
     result = make_result(team, owner)
     sign_in(client, person, team)
     url = reverse("rating_set", args=[result.pk])

@@ -193,7 +193,6 @@ def stack_env(
     return env
 
 
-@pytest.fixture
 @pytest.fixture(params=BROKERS)
 def broker(request) -> str:
     """Which broker the stack runs on: each fault test runs once per broker."""

@@ -17,8 +17,8 @@ from studio.discussion.models import Notification
 from studio.gallery.models import ClientLink, ClientPick
 from studio.gallery.proofing import MAX_TRIES
 from studio.teams.models import Role
-from tests.fixtures.factories import make_user
-from tests.gallery.factories import make_collection, make_results, member_of, sign_in
+from tests.fixtures.factories import make_member, make_user
+from tests.gallery.factories import make_collection, make_results, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 XSS = '<img src=x onerror="window.__x=1">Zoë'
@@ -50,7 +50,7 @@ def _create(client, collection, **data):
 )
 def test_who_makes_and_revokes_client_links(client, board, role, create, revoke_others):
     team, owner, collection, _ = board
-    person = owner if role == Role.OWNER else member_of(team, role)
+    person = owner if role == Role.OWNER else make_member(team, role)
     theirs = ClientLink.objects.create(
         team=team,
         collection=collection,

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from studio.generations.models import Generation, Status
 from studio.teams.models import Role, TeamPolicy
-from tests.fixtures.factories import make_user
-from tests.gallery.factories import member_of, sign_in
+from tests.fixtures.factories import make_member, make_user
+from tests.gallery.factories import sign_in
 
 
 @pytest.fixture
@@ -50,14 +50,14 @@ def test_the_form_says_what_a_request_takes(client, team_with_quota, settings):
 
 def test_viewers_do_not_get_a_cost_they_cannot_spend(client, team_with_quota):
     team, owner = team_with_quota
-    sign_in(client, member_of(team, Role.VIEWER), team)
+    sign_in(client, make_member(team, Role.VIEWER), team)
     assert client.get(reverse("generation_cost"), {"num_results": 2}).status_code == 403
 
 
 def test_the_usage_page_and_csv_show_spend_per_member_and_month(client, team_with_quota, settings):
     team, owner = team_with_quota
     settings.STUDIO_PRICE_PER_IMAGE = Decimal("0.50")
-    other = member_of(team, Role.MEMBER, "=cmd|calc")
+    other = make_member(team, Role.MEMBER, "=cmd|calc")
     Generation.objects.create(
         team=team, created_by=other, prompt="q", num_results=4, status=Status.QUEUED
     )

@@ -13,15 +13,8 @@ from studio.audit.models import AuditEntry
 from studio.gallery.models import ClientLink, Collection, ShareLink
 from studio.generations.models import Result
 from studio.teams.models import Membership, Role
-from tests.fixtures.factories import make_user
-from tests.gallery.factories import (
-    PASSWORD,
-    make_collection,
-    make_result,
-    make_share_link,
-    member_of,
-    sign_in,
-)
+from tests.fixtures.factories import PASSWORD, make_member, make_user
+from tests.gallery.factories import make_collection, make_result, make_share_link, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -30,7 +23,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def departing(db):
     owner = make_user("olga")
     team = owner.teams.get()
-    leaver, heir = member_of(team, Role.MEMBER, "lea"), member_of(team, Role.MEMBER, "hal")
+    leaver, heir = make_member(team, Role.MEMBER, "lea"), make_member(team, Role.MEMBER, "hal")
     result = make_result(team, leaver, prompt="a lighthouse by lea")
     board = make_collection(team, leaver, "Lea's board", results=[result])
     make_share_link(team, leaver, collection=board)
