@@ -158,8 +158,11 @@ class Stack:
                              "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
                    ready="Ready to accept connections")
         sandbox_port = urlsplit(self.sandbox_url).port
+        # Generous limits (the sandbox's default is the documented hourly table): benches
+        # measure Studio, not a key's quota; a bench's own flags come after and win.
         self.start("sandbox", [sys.executable, "-m", "studio.sandbox", "--port",
-                               str(sandbox_port), *self.sandbox_flags],
+                               str(sandbox_port), "--rate-limit-profile", "generous",
+                               *self.sandbox_flags],
                    ready="listening on")
         self._setup_django()
 

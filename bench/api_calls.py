@@ -1,14 +1,15 @@
 #!/usr/bin/env python
 """VideoGen API calls per generation, with polling and with webhooks, counted by
-the sandbox (GET /_admin/stats) for executions of a few lengths.
+the sandbox (GET /_admin/stats), for generations of 1, 4 and 100 results.
 
-    .venv/bin/python bench/api_calls.py [--generations 20] [--running 5,30]
+    .venv/bin/python bench/api_calls.py [--generations 3] [--results 1,4,100]
 
 Real processes (prefork worker, beat, gunicorn for the webhook receiver, the
-sandbox, a private redis-server). Each round starts --generations at once
-(one result each) and waits until all are stored. Polling uses Studio's
-default backoff (1.5 s, x1.3, up to 30 s); with webhooks registered the poll
-is a fallback after 60 s.
+sandbox, a private redis-server). Each row starts --generations at once and
+waits until all are stored. Polling uses Studio's default backoff (1.5 s,
+x1.3, up to 30 s); with webhooks registered the poll is a fallback after 60 s.
+The target (issue 11): with webhooks 1 tool POST, 0 execution GETs and 0
+hydrates per generation; with polling 0 hydrates.
 """
 
 from __future__ import annotations
@@ -18,65 +19,74 @@ from collections import Counter
 
 from _harness import Stack, make_member, wait_until
 
-PENDING = 2.0
+PENDING, RUNNING = 1.0, 3.0
+TOOL_POST = "POST /v1/tools/generate-image"
+EXECUTION_GET = "GET /v1/tools/executions/{execution_id}"
+HYDRATE = "POST /v1/files/{file_id}/hydrate"
+COLUMNS = (("tool POST", TOOL_POST), ("execution GET", EXECUTION_GET), ("hydrate", HYDRATE))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--generations", type=int, default=20)
-    parser.add_argument("--running", default="5,30", help="execution running times, seconds")
+    parser.add_argument("--generations", type=int, default=3, help="generations per row")
+    parser.add_argument("--results", default="1,4,100", help="results per generation")
     args = parser.parse_args()
-    durations = [float(v) for v in args.running.split(",")]
-    with Stack("api-calls", sandbox_flags=["--pending-seconds", str(PENDING)]) as stack:
+    sizes = [int(v) for v in args.results.split(",")]
+    flags = ["--pending-seconds", str(PENDING), "--running-seconds", str(RUNNING)]
+    table: dict[tuple[str, int], dict[str, float]] = {}
+    with Stack("api-calls", sandbox_flags=flags) as stack:
         stack.start_services()
         stack.start_worker(concurrency=4)
         stack.start_beat()
         stack.start_web()
         user = make_member()
-        table = {}
         for mode in ("polling", "webhooks"):
             if mode == "webhooks":
                 from django.core.management import call_command
 
                 call_command("register_webhook", url=f"{stack.web_url}/webhooks/videogen/",
                              verbosity=0)
-            for running in durations:
-                stack.sandbox_admin("POST", "faults", {"running_seconds": running})
-                table[(mode, running)] = measure(stack, user, args.generations, mode, running)
+            for size in sizes:
+                table[(mode, size)] = measure(stack, user, args.generations, mode, size)
 
-    print(f"\nVideoGen API calls per generation ({args.generations} generations per row, "
-          f"1 result each, pending {PENDING:g} s):")
-    endpoints = sorted({e for calls in table.values() for e in calls})
-    for (mode, running), calls in table.items():
+    print(f"\nVideoGen API calls per generation ({args.generations} generations per row; "
+          f"pending {PENDING:g} s, running {RUNNING:g} s):\n")
+    header = f"  {'mode':9s} {'results':>7s}" + "".join(f" {name:>14s}" for name, _ in COLUMNS)
+    print(header + f" {'other':>8s} {'total':>8s}")
+    for (mode, size), calls in table.items():
+        named = [calls.get(endpoint, 0.0) for _, endpoint in COLUMNS]
         total = sum(calls.values())
-        detail = ", ".join(f"{e} {calls[e]:.2f}" for e in endpoints if calls.get(e))
-        print(f"  {mode:8s} running {running:5.0f} s: {total:5.2f} calls  ({detail})")
-    for running in durations:
-        polled = sum(table[("polling", running)].values())
-        hooked = sum(table[("webhooks", running)].values())
-        print(f"  running {running:5.0f} s: webhooks/polling = {hooked / polled:.2f}x")
+        cells = "".join(f" {value:14.2f}" for value in named)
+        print(f"  {mode:9s} {size:7d}{cells} {total - sum(named):8.2f} {total:8.2f}")
+    others = sorted({e for calls in table.values() for e in calls} - {e for _, e in COLUMNS})
+    if others:
+        print(f"\n  other: {', '.join(others)}")
 
 
-def measure(stack, user, count: int, mode: str, running: float) -> dict[str, float]:
+def measure(stack, user, count: int, mode: str, size: int) -> dict[str, float]:
     from studio.generations.models import Generation
     from studio.generations.services import generation_create
 
     before = Counter(stack.stats()["requests"])
     team = user.teams.get()
     pks = [
-        generation_create(team=team, user=user, prompt=f"{mode} {running} {n}",
-                          aspect_ratio="1:1").pk
+        generation_create(team=team, user=user, prompt=f"{mode} {size} {n}",
+                          aspect_ratio="1:1", num_results=size, is_output_temporary=True).pk
         for n in range(count)
     ]
     wait_until(lambda: not Generation.objects.filter(pk__in=pks).in_flight().exists(),
-               PENDING + running + 120, f"{mode} round", interval=0.5)
+               PENDING + RUNNING + 300, f"{mode} round", interval=0.5)
+    failed = Generation.objects.filter(pk__in=pks).exclude(status="succeeded")
+    if failed.exists():
+        raise SystemExit(f"{mode} x{size}: not all succeeded: "
+                         f"{list(failed.values_list('status', 'error_message'))}")
     after = Counter(stack.stats()["requests"])
     calls = {
         endpoint: (after[endpoint] - before[endpoint]) / count
         for endpoint in after
         if after[endpoint] > before[endpoint] and not endpoint.startswith("GET /_storage")
     }
-    print(f"{mode} running {running:g} s: {sum(calls.values()):.2f} API calls per generation")
+    print(f"{mode} x{size}: {sum(calls.values()):.2f} API calls per generation")
     return calls
 
 

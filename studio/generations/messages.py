@@ -5,6 +5,7 @@ a person needs (which setting, which file), it follows the sentence.
 """
 
 from studio.videogen import errors
+from studio.videogen.assumptions import WATERMARK_REFUSED_STATUS
 from studio.videogen.errors import VideoGenError
 
 # code -> (sentence, whether the API's message is worth appending)
@@ -51,6 +52,14 @@ def user_message(error: VideoGenError) -> str:
         if isinstance(error, cls):
             return _with_detail(sentence, error.message)
     return _with_detail("VideoGen could not do this.", error.message)
+
+
+def submit_refusal_message(error: VideoGenError, *, watermark_mode: str) -> str:
+    """The sentence for a refused tool call. A refused "no watermark" is told apart by
+    its status, as VideoGen publishes no code for it (WATERMARK_REFUSED_STATUS)."""
+    if watermark_mode == "NONE" and error.status == WATERMARK_REFUSED_STATUS:
+        return _sentence("production_addon_required", error.message)
+    return user_message(error)
 
 
 def execution_failure_message(code: str | None, message: str | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -25,10 +26,12 @@ from studio.videogen.errors import (
     ApiConnectionError,
     RateLimitedError,
     VideoGenError,
+    may_be_file_gone,
 )
+from studio.videogen.types import EXPIRY_MARGIN_SECONDS
 
 from .images import EXTENSIONS, InvalidImage, inspect_result, make_thumbnail
-from .messages import execution_failure_message, user_message
+from .messages import execution_failure_message, submit_refusal_message, user_message
 from .models import Generation, Reference, Result, Status, Tool
 from .signals import generation_finished
 
@@ -39,6 +42,12 @@ RETRY_SOON = 2.0
 # A poll message runs at or after the time its chain booked in next_check_at;
 # this much earlier (clock differences between hosts) still counts as on time.
 CHECK_SLACK = timedelta(seconds=0.5)
+# References are uploaded as temporary files (not analysed, never in the account's
+# search). VideoGen keeps those at least 24 hours; one older than this is uploaded
+# again rather than risk a refused submit.
+REFERENCE_LIFETIME = timedelta(hours=23)
+# How often a long ingest says it is still at work (well inside STUDIO_RECONCILE_GRACE).
+INGEST_HEARTBEAT_SECONDS = 10.0
 
 # Whether VideoGen pushes execution events to us: the webhooks app knows, and
 # registers its check at start-up (services.execution_push_register), since
@@ -112,7 +121,17 @@ def submit(generation_id: int) -> float | None:
         if exc.transient:  # 5xx: the execution may or may not exist
             log.warning("generation %s: submit outcome unknown: %s", generation.pk, exc)
             return None
-        generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))
+        if may_be_file_gone(exc) and _forget_stale_references(generation):
+            # A 4xx is a refusal, so posting again after a fresh upload is not a
+            # second paid call: back to the queue, and the next submit re-uploads.
+            log.info("generation %s: a reference was gone; uploading it again", generation.pk)
+            generation.move(Status.QUEUED)
+            return RETRY_SOON
+        generation.move(
+            Status.FAILED,
+            error_code=exc.code or "",
+            error_message=submit_refusal_message(exc, watermark_mode=generation.watermark_mode),
+        )
         return None
 
     with transaction.atomic():
@@ -153,6 +172,7 @@ def _start_execution(client, generation: Generation, file_ids: list[str]) -> str
     return getattr(client, generation.tool)(
         image_file_id=generation.source_result.remote_file_id,
         watermark_mode=generation.watermark_mode,
+        num_results=generation.num_results,
         is_output_temporary=generation.is_output_temporary,
     )
 
@@ -168,22 +188,38 @@ def _refused_before_post(generation: Generation, exc: VideoGenError) -> float | 
     return None
 
 
+def _forget_stale_references(generation: Generation) -> bool:
+    """VideoGen says a file the POST named is gone: forget the upload of every
+    reference not uploaded just now, so the next submit uploads Studio's own copy.
+    False when there is none (the refusal is about something else: do not loop)."""
+    fresh = timezone.now() - timedelta(minutes=5)
+    stale = Reference.objects.filter(
+        pk__in=generation.references.values("pk"), uploaded_at__lt=fresh
+    )
+    return stale.update(remote_file_id="", uploaded_at=None) > 0
+
+
 def _ensure_uploaded(client, reference: Reference) -> str | None:
     """The reference's VideoGen file id, uploading it first if needed.
 
+    Uploaded as a temporary file, again once it may have been archived.
     Returns None while VideoGen is still processing the upload.
     """
-    if reference.uploaded_at:
+    if reference.uploaded_at and reference.uploaded_at > timezone.now() - REFERENCE_LIFETIME:
         return reference.remote_file_id
+    if reference.uploaded_at:  # may be archived by now: upload Studio's copy again
+        Reference.objects.filter(pk=reference.pk).update(remote_file_id="", uploaded_at=None)
+        reference.remote_file_id, reference.uploaded_at = "", None
     if not reference.remote_file_id:
         upload = client.create_upload(
-            display_name=f"studio-reference-{reference.sha256[:12]}", is_temporary=False
+            display_name=f"studio-reference-{reference.sha256[:12]}", is_temporary=True
         )
         with reference.image.open("rb") as data:
             client.put_upload(upload.upload_url, data, content_type=reference.content_type)
         Reference.objects.filter(pk=reference.pk).update(remote_file_id=upload.file_id)
         reference.remote_file_id = upload.file_id
-    file = client.hydrate_file(reference.remote_file_id)
+    # GET, not hydrate: readiness needs no signed URL, and hydrates are the scarcer budget.
+    file = client.get_file(reference.remote_file_id)
     if file.is_ready:
         reference.uploaded_at = timezone.now()
         Reference.objects.filter(pk=reference.pk).update(uploaded_at=reference.uploaded_at)
@@ -226,11 +262,13 @@ def apply_execution(generation: Generation, execution) -> bool:
     """Move the generation to match VideoGen's word on its execution (from a GET
     or a webhook). Returns True once the execution has ended."""
     if execution.status == "succeeded":
+        # The results arrive hydrated: ingest downloads from these URLs, no more calls.
+        sources = result_sources(execution)
         with transaction.atomic():
             if generation.move(Status.SUCCEEDED, progress=100):
                 from .tasks import ingest_results
 
-                transaction.on_commit(lambda: ingest_results.delay(generation.pk))
+                transaction.on_commit(lambda: ingest_results.delay(generation.pk, sources))
         return True
     if execution.status == "failed":
         error = execution.error
@@ -265,25 +303,49 @@ def _schedule_next_check(generation: Generation, at_least: float | None = None) 
 # --- ingest ---------------------------------------------------------------
 
 
-def ingest(generation_id: int) -> None:
+def result_sources(execution) -> list[dict]:
+    """The results of a succeeded execution as a task argument: file id, and the
+    signed download URL with its expiry when the answer carried one."""
+    sources = []
+    for item in execution.results:
+        source = {"fileId": item.file_id, "url": None, "expiresAt": None}
+        for candidate in (item.file.download, item.file.preview) if item.file else ():
+            if candidate is not None and candidate.is_ready and candidate.url:
+                source.update(url=candidate.url, expiresAt=candidate.expires_at)
+                break
+        sources.append(source)
+    return sources
+
+
+def ingest(generation_id: int, sources: list[dict] | None = None) -> None:
     """Store every result file and its thumbnail. Running it twice changes nothing.
 
+    `sources` are the results as the execution or the webhook sent them, with
+    their signed URLs; without them (a re-enqueue) one GET of the execution
+    brings them. A file is hydrated only when its URL has expired.
     Raises the client's errors; the task retries the transient ones.
     """
     generation = _load(generation_id)
     if generation is None or generation.status != Status.SUCCEEDED or generation.ingested_at:
         return
     client = client_from_settings()
-    execution = client.get_execution(generation.remote_execution_id)
-    for position, item in enumerate(execution.results):
-        result = _result_row(generation, position, item.file_id)
+    if not sources:
+        sources = result_sources(client.get_execution(generation.remote_execution_id))
+    beat = time.monotonic()
+    for position, source in enumerate(sources):
+        result = _result_row(generation, position, source["fileId"])
         if not result.is_stored:
-            _store_original(client, result)
+            _store_original(client, result, source)
         if not result.thumbnail:
             _store_thumbnail(result)
+        if time.monotonic() - beat > INGEST_HEARTBEAT_SECONDS:
+            # A long ingest (100 results) is alive: the reconciler must not start
+            # a second one. Bookkeeping only, not a change the gallery shows.
+            Generation.objects.filter(pk=generation.pk).update(updated_at=timezone.now())
+            beat = time.monotonic()
     generation.touch(ingested_at=timezone.now())
     generation_finished.send(sender=Generation, generation=generation)
-    log.info("generation %s: stored %d results", generation.pk, len(execution.results))
+    log.info("generation %s: stored %d results", generation.pk, len(sources))
 
 
 def ingest_gave_up(generation_id: int, exc: VideoGenError) -> None:
@@ -305,13 +367,28 @@ def _result_row(generation: Generation, position: int, file_id: str) -> Result:
     return result
 
 
-def _store_original(client, result: Result) -> None:
-    file = client.hydrate_file(result.remote_file_id)
+def _download_url(client, result: Result, source: dict) -> str:
+    """The URL the execution or webhook sent, unless it has expired; else a hydrate."""
+    expires_at = source.get("expiresAt")
+    if source.get("url") and not (
+        isinstance(expires_at, (int, float))
+        and expires_at <= time.time() + EXPIRY_MARGIN_SECONDS
+    ):
+        return source["url"]
+    url = client.hydrate_file(result.remote_file_id).download_url
+    if not url:
+        raise VideoGenError(
+            f"VideoGen has no download for result file {result.remote_file_id} yet.",
+            code="not_ready",
+        )
+    return url
+
+
+def _store_original(client, result: Result, source: dict) -> None:
+    url = _download_url(client, result, source)
     with tempfile.TemporaryFile() as tmp:
         # Streamed to disk chunk by chunk: a result is never held whole in memory.
-        for chunk in client.stream_download(
-            file.download_url, max_bytes=settings.STUDIO_MAX_RESULT_BYTES
-        ):
+        for chunk in client.stream_download(url, max_bytes=settings.STUDIO_MAX_RESULT_BYTES):
             tmp.write(chunk)
         try:
             info = inspect_result(
@@ -362,6 +439,7 @@ def _result_path(result: Result, kind: str, sha256: str, extension: str) -> str:
 
 
 def cancel_remote(generation_id: int) -> None:
+    """Ask VideoGen to cancel; the execution's end comes by the next GET or webhook."""
     generation = _load(generation_id)
     if generation is None or not generation.remote_execution_id:
         return

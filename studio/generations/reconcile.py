@@ -9,20 +9,11 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-
-from studio.videogen import client_from_settings
-from studio.videogen.errors import VideoGenError
 
 from .models import Generation, Status
 
 log = logging.getLogger(__name__)
 
-# How far back to look for an execution that a crashed submit may have started.
-ADOPTION_PAGES = 3
-ADOPTION_CLOCK_SLACK = timedelta(seconds=30)
 # Rows re-enqueued per step and run: a large backlog is worked through over a few runs.
 RECONCILE_BATCH = 1000
 
@@ -76,36 +67,17 @@ def _claim_overdue(queryset, **stamp) -> list[int]:
 
 
 def resolve_submitting(generation: Generation) -> None:
-    """A submit that crashed or got no answer: adopt its execution, or say unknown.
+    """A submit that crashed or got no answer: its outcome is unknown.
 
-    Posting again could start a second paid execution, so this only looks:
-    among recent generate-image executions that no generation claims, exactly
-    one candidate is adopted; anything else is marked UNKNOWN for a person.
+    Posting again could start a second paid execution, so Studio asks a person
+    ("Submit again"). It does not adopt an execution from VideoGen's execution
+    list: that list is in the SDK only, and the reference promises no field of
+    a listed execution (no creation time, no prompt) that would tell this
+    generation's execution from any other unclaimed one, such as another
+    team's or a script's on the same key. A field the reference does not
+    promise (`createdAt`) is never the ground for attaching images to a card.
     """
-    from .tasks import poll_execution
-
-    since = (generation.submitted_at or generation.created_at) - ADOPTION_CLOCK_SLACK
-    try:
-        candidates = _unclaimed_executions_since(since)
-    except VideoGenError as exc:
-        log.warning("generation %s: cannot list executions yet: %s", generation.pk, exc)
-        return
-    if len(candidates) == 1:
-        try:
-            adopted = generation.move(
-                Status.PENDING, remote_execution_id=candidates[0], next_check_at=timezone.now()
-            )
-        except IntegrityError:  # claimed by another generation in the meantime
-            adopted = False
-        if adopted:
-            log.info("generation %s: adopted execution %s", generation.pk, candidates[0])
-            poll_execution.delay(generation.pk)
-            return
-    log.warning(
-        "generation %s: submit outcome unknown (%d candidate executions)",
-        generation.pk,
-        len(candidates),
-    )
+    log.warning("generation %s: submit outcome unknown", generation.pk)
     generation.move(
         Status.UNKNOWN,
         error_code="outcome_unknown",
@@ -114,29 +86,3 @@ def resolve_submitting(generation: Generation) -> None:
             "VideoGen started it. Submit again if you do not see the images."
         ),
     )
-
-
-def _unclaimed_executions_since(since: datetime) -> list[str]:
-    client = client_from_settings()
-    found: list[str] = []
-    cursor = None
-    for _ in range(ADOPTION_PAGES):
-        page = client.list_executions(limit=100, cursor=cursor, self_only=True)
-        in_window = [e for e in page.items if (_created_at(e) or since) >= since]
-        found.extend(
-            e.id for e in in_window if (e.tool_type or "GENERATE_IMAGE") == "GENERATE_IMAGE"
-        )
-        cursor = page.next_cursor
-        if not cursor or len(in_window) < len(page.items):
-            break  # newest first: the next page is older than `since`
-    claimed = set(
-        Generation.objects.filter(remote_execution_id__in=found).values_list(
-            "remote_execution_id", flat=True
-        )
-    )
-    return [execution_id for execution_id in found if execution_id not in claimed]
-
-
-def _created_at(execution) -> datetime | None:
-    value = execution.raw.get("createdAt")
-    return parse_datetime(value) if isinstance(value, str) else None

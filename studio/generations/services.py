@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from studio.audit.models import AuditEntry
 from studio.audit.services import record as audit_record
@@ -143,7 +142,9 @@ def reference_from_result(*, result: Result) -> Reference:
         height=result.height,
         bytes=result.bytes,
         remote_file_id=result.remote_file_id,
-        uploaded_at=timezone.now(),
+        # VideoGen made the file with the result: a temporary one may be archived a
+        # day after that, and the pipeline uploads Studio's copy then (REFERENCE_LIFETIME).
+        uploaded_at=result.created_at,
     )
     with result.image.open("rb") as data:
         reference.image.save(

@@ -35,9 +35,11 @@ def poll_execution(generation_id: int) -> None:
 
 
 @shared_task(bind=True, name="generations.ingest_results", max_retries=INGEST_MAX_RETRIES)
-def ingest_results(self, generation_id: int) -> None:
+def ingest_results(self, generation_id: int, sources: list | None = None) -> None:
+    # `sources`: the results with their signed URLs, as VideoGen sent them (a hint;
+    # without it the step reads the execution once).
     try:
-        pipeline.ingest(generation_id)
+        pipeline.ingest(generation_id, sources)
     except VideoGenError as exc:
         if exc.transient and self.request.retries < self.max_retries:
             countdown = max(getattr(exc, "retry_after", None) or 0, 2 ** self.request.retries)

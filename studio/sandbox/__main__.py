@@ -6,7 +6,7 @@ import logging
 import sys
 
 from .config import config_from_cli
-from .server import serve
+from .server import ExposureRefused, serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,6 +14,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
         serve(config)
+    except ExposureRefused as exc:
+        sys.exit(f"videogen sandbox: {exc}")
     except OSError as exc:  # most often: the port is taken
         sys.exit(f"videogen sandbox: cannot listen on {config.host}:{config.port}: {exc}")
 

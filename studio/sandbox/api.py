@@ -1,35 +1,35 @@
 """The endpoints of tools, executions and files, and the `Sandbox` they all work on.
 
 Request validation, calls into the state, and the JSON VideoGen answers with.
-Wire names are camelCase, as the official SDK expects. Timestamps of records
-(`createdAt`) are ISO 8601; expiry of signed URLs (`expiresAt`) is in unix
-seconds, because the SDK compares it with ``int(time.time())``. Webhook
-endpoints are in webhooks_api.py, the sandbox's own admin endpoints in admin.py.
+Wire names are camelCase, as the official SDK expects; timestamps are unix
+seconds (numbers), as the reference shows them. Webhook endpoints are in
+webhooks_api.py, the sandbox's own admin endpoints in admin.py, analysis and
+search in analysis.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import time
+import secrets
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 from PIL import Image
 
-from . import image_tools, images
-from .clock import Scheduler
+from . import analysis, image_tools, images
+from .clock import Clock, ManualClock, Scheduler
 from .config import SandboxConfig
-from .errors import ApiError, forbidden, invalid_id, invalid_parameters
+from .errors import ApiError, forbidden, invalid_id, invalid_parameters, not_found
 from .faults import ExecutionPlan, FaultControl
 from .params import (
     decode_cursor,
-    encode_cursor,
     is_int,
-    iso,
     object_fields,
+    page_object,
     parse_bool_query,
     parse_limit,
 )
@@ -56,12 +56,30 @@ MAX_RATIO_TERM = 100
 MAX_RESULTS = 100
 MAX_UPLOAD_BYTES = 50 * MB
 WATERMARK_MODES = ("AUTO", "VIDEO_GEN", "NONE")
-FILE_TYPES = ("IMAGE", "VIDEO", "AUDIO", "PDF", "SLIDESHOW", "LOTTIE")
+UPLOAD_TYPES = ("IMAGE", "VIDEO", "AUDIO")  # the reference's choices for an upload
 # The sibling image tools: path under /v1/tools/ -> toolType.
 IMAGE_TOOLS = {
     "upscale-image": "UPSCALE_IMAGE",
     "remove-image-background": "REMOVE_IMAGE_BACKGROUND",
     "vectorize-image": "VECTORIZE_IMAGE",
+}
+# The field naming each tool's source image. Vectorize's is on its reference page; the
+# pages of upscale and remove-background were not readable, so theirs are guesses
+# (vectorize's name), one constant per tool so that each can change alone.
+VECTORIZE_IMAGE_SOURCE_FIELD = "imageStorageFileId"
+UPSCALE_IMAGE_SOURCE_FIELD = "imageStorageFileId"  # guess
+REMOVE_IMAGE_BACKGROUND_SOURCE_FIELD = "imageStorageFileId"  # guess
+SOURCE_FIELDS = {
+    "VECTORIZE_IMAGE": VECTORIZE_IMAGE_SOURCE_FIELD,
+    "UPSCALE_IMAGE": UPSCALE_IMAGE_SOURCE_FIELD,
+    "REMOVE_IMAGE_BACKGROUND": REMOVE_IMAGE_BACKGROUND_SOURCE_FIELD,
+}
+# The reference does not show the key of the SDK-only execution list: a guess.
+EXECUTION_LIST_KEY = "items"
+# The error of a first attempt that failed before a later one succeeded (stale-failure fault).
+STALE_ATTEMPT_ERROR = {
+    "message": "The first attempt failed on a busy worker; it was retried.",
+    "code": "attempt_failed",
 }
 
 
@@ -70,23 +88,28 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
+        self.clock: Clock = ManualClock() if config.manual_clock else Clock()
         self.faults = FaultControl(config.initial_faults(), config.seed)
         self.stats = Stats()
-        self.limiter = RateLimiter()
-        self.clock = Scheduler()
+        self.limiter = RateLimiter(self.clock.time)
+        self.scheduler = Scheduler(self.clock)
         self.signer = UrlSigner(config.url_ttl_seconds)
         self.state = SandboxState(
+            monotonic=self.clock.monotonic,
+            wall_clock=self.clock.time,
             on_execution_finished=self._execution_finished,
             on_upload_completed=self._upload_completed,
         )
         self.webhooks = WebhookHub(
-            scheduler=self.clock,
+            scheduler=self.scheduler,
             stats=self.stats,
             faults=self.faults,
             timeout_seconds=config.webhook_timeout_seconds,
             retry_base_seconds=config.webhook_retry_base_seconds,
             max_attempts=config.webhook_max_attempts,
         )
+        # Drawing and describing an image takes a while: off the clock's thread.
+        self._analysts = ThreadPoolExecutor(2, thread_name_prefix="videogen-analysis")
         # Where signed URLs in webhook payloads point (there is no request to take it from);
         # the server sets it once it knows its port.
         self.public_url = config.public_url or f"http://{config.host}:{config.port}"
@@ -97,14 +120,12 @@ class Sandbox:
         execution = self.state.create_execution(tool_type, job, plan)
         self.stats.count("executions", tool_type)
         # Read it when it is due to end, so that the end is noticed even if nobody polls.
-        self.clock.call_at(execution.ends_at, partial(self._look_at, execution.execution_id))
+        self.scheduler.call_at(execution.ends_at, partial(self._look_at, execution.execution_id))
         return execution
 
     def check_rate_limit(self, api_key: str, group: str) -> Verdict:
-        faults = self.faults.current
-        return self.limiter.check(
-            api_key, group, faults.rate_limits[group], faults.rate_limit_window_seconds
-        )
+        limit, seconds = self.faults.current.rate_limits[group]
+        return self.limiter.check(api_key, group, limit, seconds)
 
     def reset(self) -> None:
         """Forget all records, endpoints, counters and windows; faults back to their start."""
@@ -113,18 +134,20 @@ class Sandbox:
         self.limiter.clear()
         self.stats.clear()
         self.faults.reset()
+        self.scheduler.restart()  # a manual clock starts again at the wall time
 
     def close(self) -> None:
-        self.clock.close()
+        self.scheduler.close()
         self.webhooks.close()
+        self._analysts.shutdown(wait=False, cancel_futures=True)
 
     # The state calls these with its lock held: they only book work on the clock.
 
     def _execution_finished(self, execution_id: str) -> None:
-        self.clock.call_at(0, partial(self._announce_execution, execution_id))
+        self.scheduler.call_at(0, partial(self._announce_execution, execution_id))
 
     def _upload_completed(self, file_id: str) -> None:
-        self.clock.call_at(0, partial(self._announce_upload, file_id))
+        self.scheduler.call_at(0, partial(self._announce_upload, file_id))
 
     def _look_at(self, execution_id: str) -> None:
         try:
@@ -141,36 +164,86 @@ class Sandbox:
         event = f"tool_execution.{execution.status}"
         payload: dict[str, Any] = {
             "event": event,
-            "occurredAt": iso(execution.finished_at or time.time()),
+            "occurredAt": execution.finished_at or self.clock.time(),
             "toolExecutionId": execution.execution_id,
             "toolType": execution.tool_type,
         }
         if execution.status == "succeeded":
             payload["results"] = [
-                {
-                    "fileId": stored.file_id,
-                    "type": stored.type,
-                    "file": file_object(self, stored, sign_for=self.public_url),
-                }
-                for stored in files
+                result_object(self, stored, sign_for=self.public_url) for stored in files
             ]
         elif execution.status == "failed":
             payload["error"] = execution.error
-        self.webhooks.publish(event, payload)
+        stale = None
+        if execution.status == "succeeded" and execution.attempt_index > 0:
+            # The failure of the first attempt, overtaken by the success of the second.
+            stale = {
+                "event": "tool_execution.failed",
+                "occurredAt": payload["occurredAt"],
+                "toolExecutionId": execution.execution_id,
+                "toolType": execution.tool_type,
+                "error": STALE_ATTEMPT_ERROR,
+            }
+        self.webhooks.publish(event, payload, then=stale)
+        for stored in files:
+            self._book_analysis(stored)
 
     def _announce_upload(self, file_id: str) -> None:
         try:
             stored = self.state.get_file(file_id)
         except ApiError:
             return
-        event = "file.upload.completed"
-        # VideoGen documents only the tool_execution payload; this one follows its pattern.
-        payload = {
+        file = file_object(self, stored, sign_for=self.public_url)
+        base = {"occurredAt": self.clock.time(), "fileId": stored.file_id, "file": file}
+        if stored.upload_error is not None:
+            self.webhooks.publish(
+                "file.upload.failed",
+                {"event": "file.upload.failed", **base, "error": stored.upload_error},
+            )
+            return
+        self.webhooks.publish("file.upload.completed", {"event": "file.upload.completed", **base})
+        # Storage makes an image's renditions at once; audio and video also get a stream.
+        self.webhooks.publish("file.download_ready", {"event": "file.download_ready", **base})
+        if stored.type in ("VIDEO", "AUDIO"):
+            self.webhooks.publish("file.playback_ready", {"event": "file.playback_ready", **base})
+        self._book_analysis(stored)
+
+    def _book_analysis(self, stored: StoredFile) -> None:
+        """Describe a kept file a moment from now; temporary files are never analysed."""
+        if stored.is_temporary:
+            return
+        self.scheduler.call_later(
+            self.faults.current.analysis_seconds,
+            partial(self.scheduler.submit, self._analysts, self._analyse, stored.file_id),
+        )
+
+    def _analyse(self, file_id: str) -> None:
+        try:
+            stored = self.state.get_file(file_id)
+            # The thumbnail: a small PNG of what was drawn, even for an SVG.
+            content = self.state.file_thumbnail(file_id) if stored.is_image else None
+        except ApiError:
+            return  # forgotten in a reset
+        description = analysis.describe(stored, content) if content is not None else None
+        error = None
+        if description is None:
+            error = {
+                "message": f"File {file_id} could not be analysed: it is not a decodable image.",
+                "code": "analysis_failed",
+            }
+        try:
+            stored = self.state.set_description(file_id, description)
+        except ApiError:
+            return
+        event = "file.analysis_completed" if error is None else "file.analysis_failed"
+        payload: dict[str, Any] = {
             "event": event,
-            "occurredAt": iso(time.time()),
-            "fileId": stored.file_id,
+            "occurredAt": self.clock.time(),
+            "fileId": file_id,
             "file": file_object(self, stored, sign_for=self.public_url),
         }
+        if error is not None:
+            payload["error"] = error
         self.webhooks.publish(event, payload)
 
 
@@ -276,10 +349,7 @@ def parse_generate_image(body: Any) -> GenerateImageParams:
                 f"not {len(file_ids)}."
             )
         for position, file_id in enumerate(file_ids):
-            if not isinstance(file_id, str) or not file_id.startswith(FILE_PREFIX):
-                raise invalid_parameters(
-                    f"imageFileIds[{position}] must be a file id starting with {FILE_PREFIX}."
-                )
+            _check_file_id(f"imageFileIds[{position}]", file_id)
         params = replace(params, image_file_ids=tuple(file_ids))
 
     if (ratio := fields.get("aspectRatio")) is not None:
@@ -287,14 +357,27 @@ def parse_generate_image(body: Any) -> GenerateImageParams:
 
     params = replace(params, watermark_mode=_watermark_mode(fields))
 
-    if (count := fields.get("numResults")) is not None:
-        if not is_int(count) or not 1 <= count <= MAX_RESULTS:
-            raise invalid_parameters(
-                f"numResults must be an integer from 1 to {MAX_RESULTS}, not {count!r}."
-            )
-        params = replace(params, num_results=count)
-
+    params = replace(params, num_results=_num_results(fields))
     return replace(params, is_output_temporary=_is_output_temporary(fields))
+
+
+def _num_results(fields: dict[str, Any]) -> int:
+    count = fields.get("numResults")
+    if count is None:
+        return 1
+    if not is_int(count) or not 1 <= count <= MAX_RESULTS:
+        raise invalid_parameters(
+            f"numResults must be an integer from 1 to {MAX_RESULTS}, not {count!r}."
+        )
+    return count
+
+
+def _check_file_id(field: str, file_id: Any) -> str:
+    if not isinstance(file_id, str):
+        raise invalid_parameters(f"{field} must be a file id (a string), not {file_id!r}.")
+    if not file_id.startswith(FILE_PREFIX) or len(file_id) == len(FILE_PREFIX):
+        raise invalid_id(f"{field}: {file_id!r} is not a file id: those start with {FILE_PREFIX}.")
+    return file_id
 
 
 def _watermark_mode(fields: dict[str, Any]) -> str:
@@ -332,18 +415,22 @@ def _parse_aspect_ratio(ratio: Any) -> tuple[int, int]:
 class ImageToolParams:
     image_file_id: str
     watermark_mode: str = "AUTO"
+    num_results: int = 1
     is_output_temporary: bool = False
 
 
-def parse_image_tool(body: Any) -> ImageToolParams:
-    # The SDK passes bodies through unnamed; `imageFileId` follows the video tools' `videoFileId`.
+def parse_image_tool(body: Any, source_field: str) -> ImageToolParams:
     fields = object_fields(
-        body, required={"imageFileId"}, optional={"watermarkMode", "isOutputTemporary"}
+        body,
+        required={source_field},
+        optional={"watermarkMode", "numResults", "isOutputTemporary"},
     )
-    file_id = fields["imageFileId"]
-    if not isinstance(file_id, str) or not file_id.startswith(FILE_PREFIX):
-        raise invalid_parameters(f"imageFileId must be a file id starting with {FILE_PREFIX}.")
-    return ImageToolParams(file_id, _watermark_mode(fields), _is_output_temporary(fields))
+    return ImageToolParams(
+        _check_file_id(source_field, fields[source_field]),
+        _watermark_mode(fields),
+        _num_results(fields),
+        _is_output_temporary(fields),
+    )
 
 
 def start_image_tool(app: Sandbox, request: Request, tool_type: str) -> Response:
@@ -353,12 +440,13 @@ def start_image_tool(app: Sandbox, request: Request, tool_type: str) -> Response
     references); its bytes only when the work runs, as a remote worker would:
     an undecodable or oversized source makes the execution fail.
     """
-    params = parse_image_tool(request.json())
+    field = SOURCE_FIELDS[tool_type]
+    params = parse_image_tool(request.json(), field)
     watermark = _watermark(app, params.watermark_mode)
-    stored = _usable_file(app, "imageFileId", params.image_file_id)
+    stored = _usable_file(app, field, params.image_file_id)
     if stored.type != "IMAGE":
         raise invalid_parameters(
-            f"imageFileId: file {stored.file_id} is of type {stored.type}, not IMAGE."
+            f"{field}: file {stored.file_id} is of type {stored.type}, not IMAGE."
         )
     plan = app.faults.plan_execution()
     if (problem := _source_problem(app, tool_type, stored)) is not None:
@@ -366,6 +454,9 @@ def start_image_tool(app: Sandbox, request: Request, tool_type: str) -> Response
     job = ImageToolJob(
         source_file_id=stored.file_id,
         source_name=stored.display_name,
+        source_size=stored.size,
+        source_subject=stored.subject,
+        num_results=params.num_results,
         watermark=watermark,
         is_output_temporary=params.is_output_temporary,
     )
@@ -404,44 +495,53 @@ def list_tool_executions(app: Sandbox, request: Request) -> Response:
     limit = parse_limit(request)
     before = decode_cursor(request.query("cursor"), "exec")
     executions, next_seq = app.state.list_executions(limit, before)
-    items = [execution_object(app, execution) for execution in executions]
-    return json_response(200, {"items": items, "nextCursor": encode_cursor("exec", next_seq)})
+    items = [execution_object(app, execution, request.base_url) for execution in executions]
+    return json_response(200, page_object(EXECUTION_LIST_KEY, items, "exec", next_seq))
 
 
 @router.route("GET", "/v1/tools/executions/{execution_id}", group="executions")
 def get_tool_execution(app: Sandbox, request: Request) -> Response:
     execution = app.state.get_execution(_execution_id(request))
-    return json_response(200, execution_object(app, execution))
+    return json_response(200, execution_object(app, execution, request.base_url))
 
 
-@router.route("POST", "/v1/tools/executions/{execution_id}/cancel", group="executions")
+@router.route("POST", "/v1/tools/executions/{execution_id}/cancel", group="cancel")
 def cancel_tool_execution(app: Sandbox, request: Request) -> Response:
     execution = app.state.cancel_execution(_execution_id(request))
-    return json_response(200, execution_object(app, execution))
+    # "Cancellation request accepted": the status is for the next GET to tell.
+    return json_response(200, {"toolExecutionId": execution.execution_id})
 
 
-def execution_object(app: Sandbox, execution: Execution) -> dict[str, Any]:
-    results = [
-        # Without signed URLs, as from GET /v1/files/{id}: clients hydrate to download.
-        {"fileId": stored.file_id, "type": stored.type, "file": file_object(app, stored)}
-        for stored in app.state.execution_files(execution)
-    ]
-    return {
+def execution_object(app: Sandbox, execution: Execution, base_url: str) -> dict[str, Any]:
+    """The execution as the reference shows it; a succeeded one's results come hydrated."""
+    document: dict[str, Any] = {
         "toolExecutionId": execution.execution_id,
         "toolType": execution.tool_type,
         "status": execution.status,
         "progressPercentage": execution.progress,
-        "attemptIndex": 0,
-        "results": results,
+        "attemptIndex": execution.attempt_index,
         "error": execution.error,
-        "createdAt": iso(execution.created_at),
+    }
+    if execution.status == "succeeded":
+        document["results"] = [
+            result_object(app, stored, sign_for=base_url)
+            for stored in app.state.execution_files(execution)
+        ]
+    return document
+
+
+def result_object(app: Sandbox, stored: StoredFile, sign_for: str) -> dict[str, Any]:
+    return {
+        "fileId": stored.file_id,
+        "type": stored.type,
+        "file": file_object(app, stored, sign_for=sign_for),
     }
 
 
 # -- files -------------------------------------------------------------------
 
 
-@router.route("POST", "/v1/files/upload", group="files")
+@router.route("POST", "/v1/files/upload", group="uploads")
 def create_file_upload(app: Sandbox, request: Request) -> Response:
     fields = object_fields(
         request.json(), required={"displayName"}, optional={"type", "isTemporary"}
@@ -449,11 +549,11 @@ def create_file_upload(app: Sandbox, request: Request) -> Response:
     display_name = fields["displayName"]
     if not isinstance(display_name, str) or not display_name.strip():
         raise invalid_parameters("displayName must be a non-empty string.")
-    file_type = fields.get("type")
-    if file_type is None:
-        file_type = "IMAGE"  # The real API sniffs the type; this sandbox only deals in images.
-    elif file_type not in FILE_TYPES:
-        raise invalid_parameters(f"type must be one of {', '.join(FILE_TYPES)}, not {file_type!r}.")
+    file_type = fields.get("type")  # omitted: inferred once the bytes are in
+    if file_type is not None and file_type not in UPLOAD_TYPES:
+        raise invalid_parameters(
+            f"type must be one of {', '.join(UPLOAD_TYPES)}, not {file_type!r}."
+        )
     is_temporary = fields.get("isTemporary")
     if is_temporary is None:
         is_temporary = False
@@ -461,10 +561,8 @@ def create_file_upload(app: Sandbox, request: Request) -> Response:
         raise invalid_parameters(f"isTemporary must be true or false, not {is_temporary!r}.")
 
     stored = app.state.create_upload(display_name, file_type, is_temporary)
-    upload_url, expires = app.signer.sign(request.base_url, "upload", stored.file_id, time.time())
-    return json_response(
-        201, {"fileId": stored.file_id, "uploadUrl": upload_url, "expiresAt": expires}
-    )
+    upload_url, _ = app.signer.sign(request.base_url, "upload", stored.file_id, app.clock.time())
+    return json_response(200, {"fileId": stored.file_id, "uploadUrl": upload_url})
 
 
 @router.route("GET", "/v1/files", group="files")
@@ -476,7 +574,32 @@ def list_files(app: Sandbox, request: Request) -> Response:
     before = decode_cursor(request.query("cursor"), "file")
     files, next_seq = app.state.list_files(limit, before)
     items = [file_object(app, stored) for stored in files]
-    return json_response(200, {"items": items, "nextCursor": encode_cursor("file", next_seq)})
+    return json_response(200, page_object("files", items, "file", next_seq))
+
+
+@router.route("POST", "/v1/files/search", group="search")
+def search_files(app: Sandbox, request: Request) -> Response:
+    fields = object_fields(request.json(), required={"query"}, optional={"numResults", "selfOnly"})
+    query = fields["query"]
+    if not isinstance(query, str) or not query.strip():
+        raise invalid_parameters("query must be a non-empty string.")
+    count = fields.get("numResults")
+    if count is None:
+        count = analysis.DEFAULT_SEARCH_RESULTS
+    elif not is_int(count) or not 1 <= count <= analysis.MAX_SEARCH_RESULTS:
+        raise invalid_parameters(
+            f"numResults must be an integer from 1 to {analysis.MAX_SEARCH_RESULTS}, not {count!r}."
+        )
+    self_only = fields.get("selfOnly")
+    if self_only is not None and not isinstance(self_only, bool):
+        raise invalid_parameters(f"selfOnly must be true or false, not {self_only!r}.")
+    # One API key, one user: selfOnly changes nothing here.
+    ranked = analysis.search(app.state.searchable_files(), query, count)
+    results = [
+        {"similarity": similarity, "file": file_object(app, stored)}
+        for similarity, stored in ranked
+    ]
+    return json_response(200, {"results": results})
 
 
 @router.route("GET", "/v1/files/{file_id}", group="files")
@@ -484,7 +607,7 @@ def get_file(app: Sandbox, request: Request) -> Response:
     return json_response(200, file_object(app, app.state.get_file(_file_id(request))))
 
 
-@router.route("POST", "/v1/files/{file_id}/hydrate", group="files")
+@router.route("POST", "/v1/files/{file_id}/hydrate", group="hydrate")
 def hydrate_file(app: Sandbox, request: Request) -> Response:
     stored = app.state.get_file(_file_id(request))
     return json_response(200, file_object(app, stored, sign_for=request.base_url))
@@ -495,34 +618,84 @@ def archive_file(app: Sandbox, request: Request) -> Response:
     return json_response(200, file_object(app, app.state.archive_file(_file_id(request))))
 
 
+@router.route("POST", "/v1/files/{file_id}/enable-public-preview", group="files")
+def enable_public_preview(app: Sandbox, request: Request) -> Response:
+    file_id = _file_id(request)
+    stored = app.state.set_public_preview(file_id, secrets.token_urlsafe(18))
+    return json_response(200, file_object(app, stored))
+
+
+@router.route("POST", "/v1/files/{file_id}/disable-public-preview", group="files")
+def disable_public_preview(app: Sandbox, request: Request) -> Response:
+    stored = app.state.set_public_preview(_file_id(request), None)
+    return json_response(200, file_object(app, stored))
+
+
 def file_object(app: Sandbox, stored: StoredFile, sign_for: str | None = None) -> dict[str, Any]:
     """The file as the API shows it; with signed URLs on `sign_for` (a base URL) when hydrating."""
-    now = time.time()
+    now = app.clock.time()
 
-    def source(ready: bool | None, action: str) -> dict[str, Any]:
-        if ready is None:
-            return {"status": "pending", "url": None, "expiresAt": None}
+    def source(ready: bool | None, action: str, size: tuple[int, int] | None) -> dict[str, Any]:
+        width, height = size or (None, None)
         if not ready:
-            return {"status": "failed", "url": None, "expiresAt": None}
-        if sign_for is None:
-            return {"status": "ready", "url": None, "expiresAt": None}
-        url, expires = app.signer.sign(sign_for, action, stored.file_id, now)
-        return {"status": "ready", "url": url, "expiresAt": expires}
+            status = "pending" if ready is None else "failed"
+            return {"status": status, "url": None, "expiresAt": None, "width": None, "height": None}
+        url, expires = None, None
+        if sign_for is not None:
+            url, expires = app.signer.sign(sign_for, action, stored.file_id, now)
+        return {
+            "status": "ready",
+            "url": url,
+            "expiresAt": expires,
+            "width": width,
+            "height": height,
+        }
 
     uploaded = True if stored.uploaded else None
     # Previews exist only for decodable images; anything else is stored and downloadable as is.
     previewable = stored.is_image if stored.uploaded else None
-    return {
+    media = stored.type in ("VIDEO", "AUDIO") and stored.uploaded
+    document: dict[str, Any] = {
         "fileId": stored.file_id,
+        "scope": "TEMPORARY" if stored.is_temporary else "GLOBAL",
         "type": stored.type,
-        "scope": "USER",
         "displayName": stored.display_name,
-        "createdAt": iso(stored.created_at),
-        "downloadSource": source(uploaded, "download"),
-        "previewSource": source(previewable, "download"),
-        "thumbnailSource": source(previewable, "thumbnail"),
-        "hlsSource": None,
+        "description": stored.description,
+        "durationSeconds": None,
+        "transcript": None,
+        "thumbnailSource": source(previewable, "thumbnail", thumbnail_size(stored)),
+        "previewSource": source(previewable, "download", stored.size),
+        "downloadSource": source(uploaded, "download", stored.size),
+        "hlsSource": source(True, "download", None) if media else None,
+        "isPublicPreviewEnabled": stored.public_token is not None,
+        "staticPublicPreviewSource": None,
+        "publicHlsUrl": None,
+        "publicPlaybackId": None,
     }
+    if stored.public_token is not None:
+        # Permanent while enabled: no signature, no expiry.
+        url = f"{sign_for or app.public_url}/_storage/public/{stored.file_id}/{stored.public_token}"
+        width, height = stored.size or (None, None)
+        document["staticPublicPreviewSource"] = {
+            "status": "ready" if stored.uploaded else "pending",
+            "url": url if stored.uploaded else None,
+            "expiresAt": None,
+            "width": width,
+            "height": height,
+        }
+    # "Only present when the file was created by a tool execution."
+    if stored.tool_execution_id is not None:
+        document["toolType"] = stored.tool_type
+        document["toolExecutionId"] = stored.tool_execution_id
+    return document
+
+
+def thumbnail_size(stored: StoredFile) -> tuple[int, int] | None:
+    if stored.size is None:
+        return None
+    width, height = stored.size
+    scale = min(1.0, images.THUMBNAIL_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 # -- storage: what signed URLs point at ---------------------------------------
@@ -566,6 +739,20 @@ def pad_png(png: bytes, padding: int) -> bytes:
     return png[:-12] + chunk + png[-12:]  # IEND is the last 12 bytes
 
 
+@router.route("GET", "/_storage/public/{file_id}/{token}", authenticated=False, group="storage")
+def storage_public(app: Sandbox, request: Request) -> Response:
+    """A public preview: the file's bytes for whoever has the link, until it is disabled."""
+    file_id, token = request.path_params["file_id"], request.path_params["token"]
+    try:
+        stored = app.state.get_file(file_id)
+    except ApiError:
+        stored = None
+    if stored is None or stored.public_token is None or stored.public_token != token:
+        raise not_found("There is no public preview at this address (any more).")
+    content, content_type = app.state.file_content(file_id)
+    return _shaped_download(app, content, content_type)
+
+
 @router.route("GET", "/_storage/thumbnail/{file_id}", authenticated=False, group="storage")
 def storage_thumbnail(app: Sandbox, request: Request) -> Response:
     thumbnail = app.state.file_thumbnail(_verified_storage_file_id(app, request, "thumbnail"))
@@ -599,7 +786,7 @@ def health(app: Sandbox, request: Request) -> Response:
 def _verified_storage_file_id(app: Sandbox, request: Request, action: str) -> str:
     file_id = request.path_params["file_id"]
     app.signer.verify(
-        action, file_id, request.query("token"), request.query("expires"), time.time()
+        action, file_id, request.query("token"), request.query("expires"), app.clock.time()
     )
     return file_id
 
@@ -609,7 +796,7 @@ def _verified_storage_file_id(app: Sandbox, request: Request, action: str) -> st
 
 def _execution_id(request: Request) -> str:
     execution_id = request.path_params["execution_id"]
-    if not execution_id.startswith(EXECUTION_PREFIX):
+    if not execution_id.startswith(EXECUTION_PREFIX) or execution_id == EXECUTION_PREFIX:
         raise invalid_id(
             f"{execution_id!r} is not a tool execution id: those start with {EXECUTION_PREFIX}."
         )
@@ -617,7 +804,4 @@ def _execution_id(request: Request) -> str:
 
 
 def _file_id(request: Request) -> str:
-    file_id = request.path_params["file_id"]
-    if not file_id.startswith(FILE_PREFIX):
-        raise invalid_id(f"{file_id!r} is not a file id: those start with {FILE_PREFIX}.")
-    return file_id
+    return _check_file_id("fileId", request.path_params["file_id"])

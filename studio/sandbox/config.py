@@ -18,9 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 from .faults import Faults, parse_group_text, parse_statuses_text
-from .ratelimit import PROFILES
+from .ratelimit import PROFILES, format_rate_limits, parse_rate_limits
 
 ENV_PREFIX = "VIDEOGEN_SANDBOX_"
+DEFAULT_API_KEY = "sandbox"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+GROUP_NAMES = (*PROFILES["reference"].limits, "storage")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -30,7 +33,11 @@ class SandboxConfig:
     host: str = "127.0.0.1"
     # 0 asks the OS for a free port (handy in tests); the CLI default is 8100.
     port: int = 8100
-    api_key: str = "sandbox"
+    api_key: str = DEFAULT_API_KEY
+    # Listening beyond loopback with the well-known default key needs saying so.
+    allow_default_key_on_network: bool = False
+    # Time stands still until POST /_admin/clock moves it (for tests; see clock.py).
+    manual_clock: bool = False
     # How long a new execution stays `pending`, then `running`, before it succeeds.
     pending_seconds: float = Faults.pending_seconds
     running_seconds: float = Faults.running_seconds
@@ -47,10 +54,10 @@ class SandboxConfig:
     # Padding (a private PNG chunk) added to each generated PNG when downloaded: big files.
     result_padding_bytes: int = 0
 
-    # Rate limits: a profile's numbers, then per-group overrides ("tools=5,files=20" or "5").
-    rate_limit_profile: str = "default"
+    # Rate limits: a profile's table, then per-group overrides "tools=10/30,executions=100/30".
+    rate_limit_profile: str = "reference"
     rate_limits: str = ""
-    rate_limit_window_seconds: float = 0.0  # 0: the profile's window
+    rate_limit_retry_after: bool = Faults.rate_limit_retry_after
 
     # Webhook delivery.
     webhook_timeout_seconds: float = 15.0
@@ -74,6 +81,10 @@ class SandboxConfig:
     webhook_drop_share: float = Faults.webhook_drop_share
     webhook_delay_seconds: float = Faults.webhook_delay_seconds
     webhook_duplicate_share: float = Faults.webhook_duplicate_share
+    webhook_reorder_share: float = Faults.webhook_reorder_share
+    webhook_reorder_seconds: float = Faults.webhook_reorder_seconds
+    webhook_stale_failure_share: float = Faults.webhook_stale_failure_share
+    analysis_seconds: float = Faults.analysis_seconds
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -96,6 +107,18 @@ class SandboxConfig:
             raise ValueError("webhook_max_attempts must be at least 1")
         self.initial_faults()  # the fault settings are checked there
 
+    def network_exposure_problem(self) -> str | None:
+        """Why this configuration must not start, or None: the default key beyond loopback."""
+        loopback = self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+        if loopback or self.api_key != DEFAULT_API_KEY or self.allow_default_key_on_network:
+            return None
+        return (
+            f"refusing to listen on {self.host!r} with the default API key {DEFAULT_API_KEY!r}: "
+            "anyone who can reach this address could use it. Set --api-key (or "
+            f"{ENV_PREFIX}KEY) to a secret of your own, listen on 127.0.0.1, or pass "
+            "--allow-default-key-on-network if that exposure is really intended."
+        )
+
     def initial_faults(self) -> Faults:
         """The faults this configuration starts with; ValueError names a bad setting."""
         profile = PROFILES[self.rate_limit_profile]
@@ -116,6 +139,11 @@ class SandboxConfig:
                 "webhook_drop_share",
                 "webhook_delay_seconds",
                 "webhook_duplicate_share",
+                "webhook_reorder_share",
+                "webhook_reorder_seconds",
+                "webhook_stale_failure_share",
+                "analysis_seconds",
+                "rate_limit_retry_after",
             )
         }
         grouped = {
@@ -125,7 +153,6 @@ class SandboxConfig:
                 "latency_jitter_ms",
                 "server_error_share",
                 "rate_limited_share",
-                "rate_limits",
             )
         }
         faults = Faults().merge(
@@ -134,12 +161,16 @@ class SandboxConfig:
                 "server_error_statuses": parse_statuses_text(
                     "server_error_statuses", self.server_error_statuses
                 ),
-                "rate_limits": dict(profile.limits),
-                "rate_limit_window_seconds": self.rate_limit_window_seconds
-                or profile.window_seconds,
+                # The profile first, so that rate_limits overrides only the groups it names.
+                "rate_limits": format_rate_limits(profile.limits),
             }
         )
-        # The profile first, so that rate_limits overrides only the groups it names.
+        if self.rate_limits.strip():
+            try:
+                parse_rate_limits(self.rate_limits)
+            except ValueError as exc:
+                raise ValueError(f"rate_limits: {exc}") from None
+            faults = faults.merge({"rate_limits": self.rate_limits})
         return faults.merge({name: value for name, value in grouped.items() if value is not None})
 
     @classmethod
@@ -185,9 +216,11 @@ def build_parser(defaults: SandboxConfig) -> argparse.ArgumentParser:
         f"(--latency-ms is {ENV_PREFIX}LATENCY_MS). The settings from --pending-seconds on are "
         "starting values: GET/POST /_admin/faults shows and changes them at run time under "
         "the flag's name with underscores; GET /_admin/stats counts executions, requests and "
-        "webhook deliveries; POST /_admin/reset forgets everything. GROUP maps take one number "
-        "for every group or e.g. 'tools=200,files=50'; groups: tools, executions, files, "
-        "webhooks, storage (storage: the signed upload/download URLs).",
+        "webhook deliveries; POST /_admin/reset forgets everything; POST /_admin/clock "
+        '{"advance": S} moves a --manual-clock on. GROUP maps take one number '
+        "for every group or e.g. 'tools=200,files=50'; groups: "
+        + ", ".join(GROUP_NAMES)
+        + " (storage: the signed upload/download URLs).",
     )
 
     def add(group: argparse._ArgumentGroup, flag: str, help: str, **options: object) -> None:
@@ -200,6 +233,19 @@ def build_parser(defaults: SandboxConfig) -> argparse.ArgumentParser:
     add(server, "--host", "interface to bind (default: %(default)s)")
     add(server, "--port", "port to bind, 0 for any (default: %(default)s)")
     add(server, "--api-key", "the one API key accepted (also VIDEOGEN_SANDBOX_KEY)")
+    add(
+        server,
+        "--allow-default-key-on-network",
+        f"listen on a non-loopback --host although the API key is the default "
+        f"{DEFAULT_API_KEY!r}, which anyone can guess",
+        action="store_true",
+    )
+    add(
+        server,
+        "--manual-clock",
+        'time stands still until POST /_admin/clock {"advance": seconds} moves it (tests)',
+        action="store_true",
+    )
     add(
         server,
         "--url-ttl-seconds",
@@ -231,15 +277,21 @@ def build_parser(defaults: SandboxConfig) -> argparse.ArgumentParser:
         metavar="{" + ",".join(sorted(PROFILES)) + "}",
         default=defaults.rate_limit_profile,
         help="starting numbers: "
-        + "; ".join(
-            f"{name}: {', '.join(f'{g}={n}' for g, n in profile.limits.items())} "
-            f"per {profile.window_seconds:g}s"
-            for name, profile in PROFILES.items()
-        )
+        + "; ".join(f"{name}: {profile.description}" for name, profile in PROFILES.items())
         + " (default: %(default)s)",
     )
-    add(limits, "--rate-limits", "GROUP map of requests per window, over the profile's")
-    add(limits, "--rate-limit-window-seconds", "the window, 0 for the profile's (default: 0)")
+    add(
+        limits,
+        "--rate-limits",
+        "group=N/seconds,... over the profile's, e.g. tools=10/30,executions=100/30 "
+        '(N requests per window of that many seconds: the "hour" of that group)',
+    )
+    add(
+        limits,
+        "--rate-limit-retry-after",
+        "a 429 of a real limit carries Retry-After (the reference promises none)",
+        action=argparse.BooleanOptionalAction,
+    )
 
     webhooks = parser.add_argument_group("webhook delivery")
     add(webhooks, "--webhook-timeout-seconds", "timeout of one attempt (default: %(default)s)")
@@ -293,7 +345,7 @@ def build_parser(defaults: SandboxConfig) -> argparse.ArgumentParser:
     add(
         faults,
         "--rate-limited-retry-after",
-        "their Retry-After in seconds (default: %(default)s)",
+        "their Retry-After in seconds, 0 for none (default: %(default)s)",
     )
     add(
         faults,
@@ -322,6 +374,23 @@ def build_parser(defaults: SandboxConfig) -> argparse.ArgumentParser:
         hooks,
         "--webhook-duplicate-share",
         "share of deliveries sent twice, same webhook-id (default: %(default)s)",
+    )
+    add(
+        hooks,
+        "--webhook-reorder-share",
+        "share of deliveries held back so later ones overtake them (default: %(default)s)",
+    )
+    add(hooks, "--webhook-reorder-seconds", "how long they are held (default: %(default)s)")
+    add(
+        hooks,
+        "--webhook-stale-failure-share",
+        "share of succeeded executions that also send a tool_execution.failed for a failed "
+        "first attempt, delivered after the succeeded one (default: %(default)s)",
+    )
+    add(
+        executions,
+        "--analysis-seconds",
+        "time after a kept image is made until its description is ready (default: %(default)s)",
     )
     return parser
 

@@ -24,10 +24,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import ApiError
+from .ratelimit import LIMITED_GROUPS, PROFILES, Limit, parse_rate_limits
 
-GROUPS = ("tools", "executions", "files", "webhooks", "storage")
 # Reached with the API key, so rate limited per key; storage URLs carry a signature instead.
-API_GROUPS = ("tools", "executions", "files", "webhooks")
+API_GROUPS = LIMITED_GROUPS
+GROUPS = (*API_GROUPS, "storage")
 SERVER_ERROR_STATUSES = (500, 502, 503, 504)
 
 # What VideoGen's edge answers with for each status (body as for any API error).
@@ -62,14 +63,18 @@ class Faults:
     server_error_statuses: tuple[int, ...] = (500, 502, 503)
     # Of those 5xx, the share given after the request was carried out (work done, answer lost).
     server_error_after_handling_share: float = 0.0
-    # Per API group: share of requests answered 429 with Retry-After, beyond the real limits.
+    # Per API group: share of requests answered 429 beyond the real limits; with a
+    # Retry-After of this many seconds, or none at 0 (the reference promises none).
     rate_limited_share: dict[str, float] = field(
         default_factory=lambda: _per_group(0.0, API_GROUPS)
     )
-    rate_limited_retry_after: int = 1
-    # The real limits: requests per window, per API key and group (see ratelimit.py).
-    rate_limits: dict[str, int] = field(default_factory=lambda: _per_group(100_000, API_GROUPS))
-    rate_limit_window_seconds: float = 60.0
+    rate_limited_retry_after: int = 0
+    # The real limits: (requests, window seconds) per API key and group (see ratelimit.py);
+    # a refusal carries Retry-After (seconds to the reset) only when rate_limit_retry_after.
+    rate_limits: dict[str, Limit] = field(
+        default_factory=lambda: dict(PROFILES["reference"].limits)
+    )
+    rate_limit_retry_after: bool = False
     # Storage downloads: a throttle (0: none), and a share cut off part-way.
     download_bytes_per_second: int = 0
     truncated_download_share: float = 0.0
@@ -78,6 +83,15 @@ class Faults:
     webhook_drop_share: float = 0.0
     webhook_delay_seconds: float = 0.0
     webhook_duplicate_share: float = 0.0
+    # Reordering: a share of deliveries held back this long, so later events overtake them.
+    webhook_reorder_share: float = 0.0
+    webhook_reorder_seconds: float = 1.0
+    # A share of succeeded executions whose first attempt failed: the execution reports
+    # attemptIndex 1, and a tool_execution.failed for attempt 0 is delivered after the
+    # tool_execution.succeeded, once that one's first attempt is over (deterministic order).
+    webhook_stale_failure_share: float = 0.0
+    # How long after a kept (non-temporary) image is made its analysis (description) is done.
+    analysis_seconds: float = 0.5
 
     def merge(self, changes: Mapping[str, Any]) -> Faults:
         """A copy with `changes` (JSON values) applied; ValueError names the first bad key.
@@ -168,6 +182,18 @@ def _group_map(
     return validate
 
 
+def _rate_limits(key: str, value: Any, current: dict[str, Limit]) -> dict[str, Limit]:
+    """``"tools=2/0.5,files=9/60"``, or {"tools": "2/0.5"}: the named groups change."""
+    if isinstance(value, dict):
+        value = ",".join(f"{group}={rule}" for group, rule in value.items())
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be text like 'tools=2/0.5', not {value!r}.")
+    try:
+        return {**current, **parse_rate_limits(value)}
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}.") from None
+
+
 _VALIDATORS: dict[str, Callable[[str, Any, Any], Any]] = {
     "pending_seconds": _seconds,
     "running_seconds": _seconds,
@@ -181,15 +207,19 @@ _VALIDATORS: dict[str, Callable[[str, Any, Any], Any]] = {
     "server_error_statuses": _statuses,
     "server_error_after_handling_share": _share,
     "rate_limited_share": _group_map(API_GROUPS, _share),
-    "rate_limited_retry_after": _whole(1),
-    "rate_limits": _group_map(API_GROUPS, _whole(1)),
-    "rate_limit_window_seconds": lambda key, value, current: _number(key, value, low=0.001),
+    "rate_limited_retry_after": _whole(0),
+    "rate_limits": _rate_limits,
+    "rate_limit_retry_after": _flag,
     "download_bytes_per_second": _whole(0),
     "truncated_download_share": _share,
     "truncated_download_fraction": lambda key, value, current: _number(key, value, high=0.99),
     "webhook_drop_share": _share,
     "webhook_delay_seconds": _seconds,
     "webhook_duplicate_share": _share,
+    "webhook_reorder_share": _share,
+    "webhook_reorder_seconds": _seconds,
+    "webhook_stale_failure_share": _share,
+    "analysis_seconds": _seconds,
 }
 
 
@@ -235,6 +265,8 @@ class ExecutionPlan:
     # Set: the execution fails with this {message, code}, `fail_at` (0..1) into its running phase.
     error: dict[str, str] | None = None
     fail_at: float = 1.0
+    # Succeeds only on a second attempt, the first one's failure reported late (a fault).
+    stale_failure: bool = False
 
 
 @dataclass(frozen=True)
@@ -299,7 +331,11 @@ class FaultControl:
 
     def plan_execution(self) -> ExecutionPlan:
         faults = self.current
-        plan = ExecutionPlan(faults.pending_seconds, faults.running_seconds)
+        plan = ExecutionPlan(
+            faults.pending_seconds,
+            faults.running_seconds,
+            stale_failure=self.chance(faults.webhook_stale_failure_share),
+        )
         if self.chance(faults.execution_failure_share):
             error = {
                 "message": faults.execution_failure_message,
@@ -321,8 +357,8 @@ class FaultControl:
             error = ApiError(
                 429,
                 "rate_limited",
-                f"Too many requests. Retry after {retry_after} s.",
-                {"Retry-After": str(retry_after)},
+                "Too many requests: slow down and retry with exponential backoff.",
+                {"Retry-After": str(retry_after)} if retry_after else {},
             )
             return RequestFault(delay, error)
         if self.chance(faults.server_error_share[group]):
@@ -345,7 +381,10 @@ class FaultControl:
         faults = self.current
         if self.chance(faults.webhook_drop_share):
             return WebhookFate(dropped=True)
+        delay = faults.webhook_delay_seconds
+        if self.chance(faults.webhook_reorder_share):
+            delay += faults.webhook_reorder_seconds
         return WebhookFate(
             duplicated=self.chance(faults.webhook_duplicate_share),
-            delay_seconds=faults.webhook_delay_seconds,
+            delay_seconds=delay,
         )

@@ -184,3 +184,30 @@ def _fit_text(
     while keep > 0 and draw.textlength(text[:keep] + "...", font=font) > max_width:
         keep -= 1
     return text[:keep] + "..."
+
+
+class _ShapeRecorder:
+    """Stands in for ImageDraw to learn which shapes `render_png` draws, without drawing."""
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+
+    def ellipse(self, *args: object, **kwargs: object) -> None:
+        self.kinds.append("ellipse")
+
+    def rectangle(self, *args: object, **kwargs: object) -> None:
+        self.kinds.append("rectangle")
+
+    def regular_polygon(self, *args: object, **kwargs: object) -> None:
+        self.kinds.append("polygon")
+
+
+def shapes_drawn(spec: RenderSpec) -> list[str]:
+    """The kinds of shape render_png draws for `spec` ("ellipse", "rectangle", "polygon")."""
+    palette = _palette(_rng("palette", spec.prompt))
+    shapes = _rng("shapes", spec.prompt, str(spec.index))
+    recorder = _ShapeRecorder()
+    width, height = spec.size
+    for _ in range(shapes.randint(5, 9)):
+        _draw_shape(recorder, shapes, palette[2:], width, height)  # type: ignore[arg-type]
+    return recorder.kinds

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from typing import Any
 
 from .errors import invalid_parameters
 from .web import Request
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
+# The reference's pagination: limit 1-200, default 50.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
 
 
 def object_fields(body: Any, *, required: set[str], optional: set[str]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid_parameters("The request body must be a JSON object.")
-    if unknown := sorted(set(body) - required - optional):
-        raise invalid_parameters(f"Unknown field(s): {', '.join(unknown)}.")
+    # Missing first: a misspelt required field is then named by its right name.
     if missing := sorted(name for name in required if name not in body):
         raise invalid_parameters(f"Missing required field(s): {', '.join(missing)}.")
+    if unknown := sorted(set(body) - required - optional):
+        raise invalid_parameters(f"Unknown field(s): {', '.join(unknown)}.")
     return body
 
 
@@ -69,9 +70,7 @@ def decode_cursor(cursor: str | None, kind: str) -> int | None:
     raise invalid_parameters(f"cursor {cursor!r} is not a cursor this list returned.")
 
 
-def iso(timestamp: float) -> str:
-    return (
-        datetime.fromtimestamp(timestamp, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+def page_object(key: str, items: list[Any], kind: str, next_seq: int | None) -> dict[str, Any]:
+    """A page as every list endpoint answers it: the items under `key`, hasMore, nextCursor."""
+    cursor = encode_cursor(kind, next_seq)
+    return {key: items, "hasMore": cursor is not None, "nextCursor": cursor}

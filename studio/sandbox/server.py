@@ -26,9 +26,14 @@ from .api import Sandbox, router
 from .config import SandboxConfig
 from .errors import ApiError
 from .faults import API_GROUPS, RequestFault
+from .ratelimit import format_rate_limits
 from .web import Request, Response, Route, error_response
 
 logger = logging.getLogger("studio.sandbox")
+
+
+class ExposureRefused(Exception):
+    """The configuration would expose the default API key beyond this machine."""
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -144,15 +149,20 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
 
     def _check_rate_limit(self, api_key: str, group: str) -> dict[str, str]:
         """The group's rate-limit headers; a 429 carrying them when over the limit."""
-        verdict = self.server.app.check_rate_limit(api_key, group)
+        app = self.server.app
+        verdict = app.check_rate_limit(api_key, group)
         headers = verdict.headers()
         if not verdict.allowed:
+            # The reference mentions no Retry-After: X-RateLimit-Reset says when to come back.
+            extra = {}
+            if app.faults.current.rate_limit_retry_after:
+                extra = {"Retry-After": str(verdict.retry_after)}
             raise ApiError(
                 429,
                 "rate_limited",
-                f"Rate limit of {verdict.limit} requests per window exceeded for {group} "
-                f"endpoints; retry after {verdict.retry_after} s.",
-                {**headers, "Retry-After": str(verdict.retry_after)},
+                f"Rate limit of {verdict.limit} requests exceeded for {group} endpoints; "
+                "the window resets at X-RateLimit-Reset.",
+                {**headers, **extra},
             )
         return headers
 
@@ -288,6 +298,8 @@ def start_in_thread(config: SandboxConfig) -> tuple[SandboxServer, str]:
 
 def serve(config: SandboxConfig) -> None:
     """Serve in the foreground until SIGTERM or Ctrl-C."""
+    if (problem := config.network_exposure_problem()) is not None:
+        raise ExposureRefused(problem)
     server = SandboxServer(config)
 
     def stop(signum: int, frame: object) -> None:
@@ -298,15 +310,15 @@ def serve(config: SandboxConfig) -> None:
     logger.info(
         "VideoGen sandbox listening on %s "
         "(pending %gs, running %gs, production add-on %s, URL TTL %gs, "
-        "rate limits %s per %gs, seed %d)",
+        "rate limits %s, seed %d%s)",
         server.base_url,
         config.pending_seconds,
         config.running_seconds,
         "on" if config.production_addon else "off",
         config.url_ttl_seconds,
-        ",".join(f"{group}={limit}" for group, limit in faults.rate_limits.items()),
-        faults.rate_limit_window_seconds,
+        format_rate_limits(faults.rate_limits),
         config.seed,
+        ", manual clock" if config.manual_clock else "",
     )
     try:
         server.serve_forever()

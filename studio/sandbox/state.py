@@ -40,9 +40,20 @@ class StoredFile:
     file_id: str
     seq: int
     display_name: str
-    type: str
+    type: str | None  # None until an upload's bytes tell
     created_at: float  # unix time
     is_temporary: bool
+    # The seq of its last change: lists show the most recently updated first.
+    touched: int = 0
+    size: tuple[int, int] | None = None  # width, height of a decodable image
+    # What it shows, in words, for its description: a prompt, or the name of an upload.
+    subject: str = ""
+    render_spec: images.RenderSpec | None = None  # how a generated image was drawn
+    description: str | None = None  # set by analysis (never for temporary files)
+    public_token: str | None = None  # set while public preview is enabled
+    tool_type: str | None = None
+    tool_execution_id: str | None = None
+    upload_error: dict[str, str] | None = None  # {message, code} of a failed upload
     content: bytes | None = None  # None until uploaded, or until a generated image is first drawn
     content_type: str = "application/octet-stream"
     render: Callable[[], bytes] | None = None  # how to draw a result, on first download
@@ -74,6 +85,9 @@ class ImageToolJob:
 
     source_file_id: str
     source_name: str
+    source_size: tuple[int, int] | None
+    source_subject: str
+    num_results: int
     watermark: bool
     is_output_temporary: bool
 
@@ -92,6 +106,7 @@ class Execution:
     ends_at: float  # when this one ends: running_until, or earlier if it is planned to fail
     job: GenerateImageJob | ImageToolJob
     planned_error: dict[str, str] | None = None  # {message, code} it will fail with
+    attempt_index: int = 0  # 1 when a first attempt failed (the stale-failure fault)
     status: str = "pending"
     progress: int = 0
     cancelled: bool = False
@@ -174,6 +189,7 @@ class SandboxState:
                 ends_at=ends_at,
                 job=job,
                 planned_error=plan.error,
+                attempt_index=1 if plan.stale_failure and plan.error is None else 0,
             )
             self._executions[execution.execution_id] = execution
             return replace(execution)
@@ -206,21 +222,27 @@ class SandboxState:
 
     # -- files --------------------------------------------------------------
 
-    def create_upload(self, display_name: str, file_type: str, is_temporary: bool) -> StoredFile:
+    def create_upload(
+        self, display_name: str, file_type: str | None, is_temporary: bool
+    ) -> StoredFile:
         with self._lock:
+            seq = self._next_seq()
             stored = StoredFile(
                 file_id=_new_id(FILE_PREFIX),
-                seq=self._next_seq(),
+                seq=seq,
+                touched=seq,
                 display_name=display_name,
                 type=file_type,
                 created_at=self._wall_clock(),
                 is_temporary=is_temporary,
+                subject=_stem(display_name),
             )
             self._files[stored.file_id] = stored
             return replace(stored)
 
     def complete_upload(self, file_id: str, data: bytes, content_type: str | None) -> StoredFile:
         mime = images.probe(data)  # outside the lock: decoding can take a while
+        size = image_tools.image_size(data) if mime is not None else None
         with self._lock:
             stored = self._file(file_id)
             if stored.content is not None:
@@ -233,7 +255,17 @@ class SandboxState:
                 return replace(stored)
             stored.content = data
             stored.is_image = mime is not None
+            stored.size = size
             stored.content_type = mime or content_type or "application/octet-stream"
+            if stored.type is None and stored.is_image:
+                stored.type = "IMAGE"  # inferred, as the reference says, once processed
+            elif stored.type == "IMAGE" and not stored.is_image:
+                stored.upload_error = {
+                    "message": f"File {file_id} was uploaded as an IMAGE, but its bytes are "
+                    "not an image that can be decoded.",
+                    "code": "invalid_image",
+                }
+            stored.touched = self._next_seq()
             self._on_upload_completed(file_id)
             return replace(stored)
 
@@ -247,13 +279,42 @@ class SandboxState:
             stored.archived = True
             return replace(stored)
 
+    def set_description(self, file_id: str, description: str | None) -> StoredFile:
+        with self._lock:
+            stored = self._file(file_id)
+            stored.description = description
+            stored.touched = self._next_seq()
+            return replace(stored)
+
+    def set_public_preview(self, file_id: str, token: str | None) -> StoredFile:
+        """Enable public preview with a new token, or disable it (None)."""
+        with self._lock:
+            stored = self._file(file_id)
+            if token is None or stored.public_token is None:  # enabling twice keeps the URL
+                stored.public_token = token
+                stored.touched = self._next_seq()
+            return replace(stored)
+
+    def searchable_files(self) -> list[StoredFile]:
+        """Kept, live files with a description, newest first."""
+        with self._lock:
+            return [
+                replace(stored)
+                for stored in reversed(self._files.values())
+                if stored.description and not stored.is_temporary and not stored.archived
+            ]
+
     def list_files(self, limit: int, before_seq: int | None) -> tuple[list[StoredFile], int | None]:
         with self._lock:
             # Results of executions nobody polled yet still belong in the listing.
             for execution in self._executions.values():
                 self._refresh(execution)
-            live = (stored for stored in reversed(self._files.values()) if not stored.archived)
-            page, next_seq = _page(live, limit, before_seq)
+            live = sorted(
+                (stored for stored in self._files.values() if not stored.archived),
+                key=lambda stored: stored.touched,
+                reverse=True,
+            )
+            page, next_seq = _page(live, limit, before_seq, key=lambda stored: stored.touched)
             return [replace(stored) for stored in page], next_seq
 
     def file_content(self, file_id: str) -> tuple[bytes, str]:
@@ -328,43 +389,64 @@ class SandboxState:
         job = execution.job
         finished_at = execution.finished_at or execution.created_at
         if isinstance(job, ImageToolJob):
-            return (self._add_tool_result(execution.tool_type, job, finished_at),)
+            return tuple(
+                self._add_tool_result(execution, job, index, finished_at)
+                for index in range(job.num_results)
+            )
         file_ids = []
         for index in range(job.num_results):
+            spec = images.RenderSpec(
+                prompt=job.prompt,
+                index=index,
+                size=job.size,
+                watermark=job.watermark,
+                reference=job.reference,
+            )
+            seq = self._next_seq()
             stored = StoredFile(
                 file_id=_new_id(FILE_PREFIX),
-                seq=self._next_seq(),
+                seq=seq,
+                touched=seq,
                 display_name=f"Generated image {index + 1}.png",
                 type="IMAGE",
                 created_at=finished_at,
                 is_temporary=job.is_output_temporary,
+                size=job.size,
+                subject=job.prompt,
+                render_spec=spec,
+                tool_type=execution.tool_type,
+                tool_execution_id=execution.execution_id,
                 content_type="image/png",
-                render=partial(
-                    images.render_png,
-                    images.RenderSpec(
-                        prompt=job.prompt,
-                        index=index,
-                        size=job.size,
-                        watermark=job.watermark,
-                        reference=job.reference,
-                    ),
-                ),
+                render=partial(images.render_png, spec),
                 is_image=True,
             )
             self._files[stored.file_id] = stored
             file_ids.append(stored.file_id)
         return tuple(file_ids)
 
-    def _add_tool_result(self, tool_type: str, job: ImageToolJob, finished_at: float) -> str:
+    def _add_tool_result(
+        self, execution: Execution, job: ImageToolJob, index: int, finished_at: float
+    ) -> str:
+        tool_type = execution.tool_type
         suffix, extension, content_type, draw = TOOL_OUTPUTS[tool_type]
-        stem = job.source_name.rsplit(".", 1)[0] if "." in job.source_name else job.source_name
+        if index:
+            suffix = f"{suffix} {index + 1}"
+        size = job.source_size
+        if size is not None and tool_type == "UPSCALE_IMAGE":
+            size = (size[0] * 2, size[1] * 2)
+        seq = self._next_seq()
         stored = StoredFile(
             file_id=_new_id(FILE_PREFIX),
-            seq=self._next_seq(),
-            display_name=f"{stem} ({suffix}).{extension}",
+            seq=seq,
+            touched=seq,
+            display_name=f"{_stem(job.source_name)} ({suffix}).{extension}",
             type="IMAGE",
             created_at=finished_at,
             is_temporary=job.is_output_temporary,
+            size=size,
+            subject=job.source_subject,
+            tool_type=tool_type,
+            tool_execution_id=execution.execution_id,
             content_type=content_type,
             render=partial(self._draw_tool_result, draw, job),
             is_image=True,
@@ -397,6 +479,10 @@ TOOL_OUTPUTS: dict[str, tuple[str, str, str, Callable[..., bytes]]] = {
 }
 
 
+def _stem(name: str) -> str:
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
 def _new_id(prefix: str) -> str:
     return prefix + secrets.token_hex(12)
 
@@ -405,17 +491,20 @@ _Record = TypeVar("_Record", Execution, StoredFile)
 
 
 def _page(
-    newest_first: Iterable[_Record], limit: int, before_seq: int | None
+    newest_first: Iterable[_Record],
+    limit: int,
+    before_seq: int | None,
+    key: Callable[[_Record], int] = lambda record: record.seq,
 ) -> tuple[list[_Record], int | None]:
-    """Up to `limit` records older than `before_seq`, and the seq to continue from.
+    """Up to `limit` records below `before_seq` (by `key`), and the seq to continue from.
 
     The seq is None on the last page.
     """
     page: list[_Record] = []
     for record in newest_first:
-        if before_seq is not None and record.seq >= before_seq:
+        if before_seq is not None and key(record) >= before_seq:
             continue
         if len(page) == limit:
-            return page, page[-1].seq
+            return page, key(page[-1])
         page.append(record)
     return page, None

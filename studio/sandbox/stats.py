@@ -20,6 +20,7 @@ WEBHOOK_COUNTERS = (
     "dropped",  # deliveries never sent (fault)
     "delayed",  # deliveries held back (fault)
     "duplicated",  # deliveries sent twice with one webhook-id (fault)
+    "reordered",  # deliveries held back or sent after a later event (fault)
 )
 SECTIONS = ("executions", "requests", "responses", "injected", "webhooks")
 

@@ -23,7 +23,6 @@ import json
 import logging
 import secrets
 import threading
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +76,9 @@ class Delivery:
     body: bytes
     generation: int  # of the hub when sent: deliveries from before a reset are abandoned
     attempt: int = 0
+    # Sent once this one's first attempt is over, whatever its outcome: a later event
+    # that must arrive after this one (the stale-failure fault), deterministically.
+    then: Delivery | None = None
 
 
 def new_secret() -> str:
@@ -128,7 +130,7 @@ class WebhookHub:
                 url=url,
                 events=tuple(events),
                 description=description,
-                created_at=time.time(),
+                created_at=self._scheduler.clock.time(),
                 secret=new_secret(),
             )
             self._endpoints[endpoint.endpoint_id] = endpoint
@@ -159,8 +161,11 @@ class WebhookHub:
 
     # -- deliveries -----------------------------------------------------------
 
-    def publish(self, event: str, payload: dict[str, Any]) -> None:
-        """Send `payload` to every endpoint subscribed to `event`."""
+    def publish(
+        self, event: str, payload: dict[str, Any], then: dict[str, Any] | None = None
+    ) -> None:
+        """Send `payload` to every endpoint subscribed to `event`; `then` after it, to each
+        endpoint subscribed to that one's event too."""
         with self._lock:
             targets = [e for e in self._endpoints.values() if event in e.events]
             generation = self._generation
@@ -168,11 +173,21 @@ class WebhookHub:
             return
         body = json.dumps(payload, separators=(",", ":")).encode()
         for endpoint in targets:
+            follower = None
+            if then is not None and then["event"] in endpoint.events:
+                follower = Delivery(
+                    message_id=MESSAGE_PREFIX + secrets.token_hex(16),
+                    endpoint_id=endpoint.endpoint_id,
+                    body=json.dumps(then, separators=(",", ":")).encode(),
+                    generation=generation,
+                )
+                self._stats.count("webhooks", "reordered")
             delivery = Delivery(
                 message_id=MESSAGE_PREFIX + secrets.token_hex(16),
                 endpoint_id=endpoint.endpoint_id,
                 body=body,
                 generation=generation,
+                then=follower,
             )
             fate = self._faults.webhook_fate()
             if fate.dropped:
@@ -183,6 +198,8 @@ class WebhookHub:
                 continue
             if fate.delay_seconds:
                 self._stats.count("webhooks", "delayed")
+                if fate.delay_seconds > self._faults.current.webhook_delay_seconds:
+                    self._stats.count("webhooks", "reordered")
             copies = 2 if fate.duplicated else 1
             if fate.duplicated:
                 self._stats.count("webhooks", "duplicated")
@@ -191,10 +208,7 @@ class WebhookHub:
 
     def _hand_on(self, delivery: Delivery) -> None:
         # On the clock thread: an attempt may take up to the timeout, so a sender thread makes it.
-        try:
-            self._senders.submit(self._attempt, delivery)
-        except RuntimeError:
-            pass  # shutting down
+        self._scheduler.submit(self._senders, self._attempt, delivery)
 
     def _attempt(self, delivery: Delivery) -> None:
         with self._lock:
@@ -203,7 +217,7 @@ class WebhookHub:
         if endpoint is None or not current:
             return  # deleted, or the sandbox was reset since
         delivery = replace(delivery, attempt=delivery.attempt + 1)
-        timestamp = int(time.time())
+        timestamp = int(self._scheduler.clock.time())
         request = urllib.request.Request(
             endpoint.url,
             data=delivery.body,
@@ -220,6 +234,9 @@ class WebhookHub:
         )
         self._stats.count("webhooks", "attempted")
         outcome = self._post(request)
+        if delivery.then is not None:
+            self._hand_on(delivery.then)
+            delivery = replace(delivery, then=None)
         if outcome is None:
             self._stats.count("webhooks", "succeeded")
             return

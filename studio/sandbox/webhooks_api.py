@@ -1,9 +1,8 @@
 """Webhook endpoints: create (the only answer with the secret), list, delete.
 
-Paths, method names and the list's ``limit``/``cursor`` come from the SDK's
-resources/webhooks.py; the shapes follow the rest of the API (a page is
-``{items, nextCursor}``). A DELETE answers 204 without a body: VideoGen does
-not say, and the SDK takes an empty answer as None.
+Shapes from the reference: the list is ``{endpoints, hasMore, nextCursor}``,
+``createdAt`` is unix seconds. A DELETE answers 204 without a body: VideoGen
+does not say, and the SDK takes an empty answer as None.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from urllib.parse import urlsplit
 
 from .api import Sandbox, router
 from .errors import invalid_id, invalid_parameters
-from .params import decode_cursor, encode_cursor, iso, object_fields, parse_limit
+from .params import decode_cursor, object_fields, page_object, parse_limit
 from .web import Request, Response, json_response
 from .webhooks import ENDPOINT_PREFIX, EVENTS, Endpoint
 
@@ -21,7 +20,7 @@ MAX_URL_CHARS = 2048
 MAX_DESCRIPTION_CHARS = 1000
 
 
-@router.route("POST", "/v1/webhooks/endpoints", group="webhooks")
+@router.route("POST", "/v1/webhooks/endpoints", group="webhooks_create")
 def create_webhook_endpoint(app: Sandbox, request: Request) -> Response:
     fields = object_fields(request.json(), required={"url", "events"}, optional={"description"})
     url = _parse_url(fields["url"])
@@ -38,19 +37,19 @@ def create_webhook_endpoint(app: Sandbox, request: Request) -> Response:
     return json_response(201, {**endpoint_object(endpoint), "signingSecret": endpoint.secret})
 
 
-@router.route("GET", "/v1/webhooks/endpoints", group="webhooks")
+@router.route("GET", "/v1/webhooks/endpoints", group="webhooks_list")
 def list_webhook_endpoints(app: Sandbox, request: Request) -> Response:
     limit = parse_limit(request)
     before = decode_cursor(request.query("cursor"), "whep")
     endpoints, next_seq = app.webhooks.list_endpoints(limit, before)
     items = [endpoint_object(endpoint) for endpoint in endpoints]
-    return json_response(200, {"items": items, "nextCursor": encode_cursor("whep", next_seq)})
+    return json_response(200, page_object("endpoints", items, "whep", next_seq))
 
 
-@router.route("DELETE", "/v1/webhooks/endpoints/{endpoint_id}", group="webhooks")
+@router.route("DELETE", "/v1/webhooks/endpoints/{endpoint_id}", group="webhooks_delete")
 def delete_webhook_endpoint(app: Sandbox, request: Request) -> Response:
     endpoint_id = request.path_params["endpoint_id"]
-    if not endpoint_id.startswith(ENDPOINT_PREFIX):
+    if not endpoint_id.startswith(ENDPOINT_PREFIX) or endpoint_id == ENDPOINT_PREFIX:
         raise invalid_id(
             f"{endpoint_id!r} is not a webhook endpoint id: those start with {ENDPOINT_PREFIX}."
         )
@@ -64,7 +63,7 @@ def endpoint_object(endpoint: Endpoint) -> dict[str, Any]:
         "url": endpoint.url,
         "events": list(endpoint.events),
         "description": endpoint.description,
-        "createdAt": iso(endpoint.created_at),
+        "createdAt": endpoint.created_at,
         "signingSecretLast4": endpoint.secret[-4:],
     }
 

@@ -6,7 +6,7 @@ import functools
 
 from .client import (
     ASPECT_RATIOS,
-    IMAGE_SOURCE_FIELD,
+    SOURCE_FIELDS,
     WATERMARK_MODES,
     VideoGenClient,
     aspect_ratio_payload,
@@ -25,6 +25,7 @@ from .errors import (
 from .ratelimit import (
     LocalRateLimiter,
     RateLimiter,
+    RateLimitInfo,
     RedisRateLimiter,
     parse_limits,
     scope_for,
@@ -37,12 +38,12 @@ from .types import (
     ExecutionResult,
     FileObject,
     FileSource,
+    SearchHit,
     Upload,
 )
 
 __all__ = [
     "ASPECT_RATIOS",
-    "IMAGE_SOURCE_FIELD",
     "TERMINAL_STATUSES",
     "WATERMARK_MODES",
     "ApiConnectionError",
@@ -57,7 +58,10 @@ __all__ = [
     "ForbiddenError",
     "InvalidParametersError",
     "NotFoundError",
+    "RateLimitInfo",
     "RateLimitedError",
+    "SOURCE_FIELDS",
+    "SearchHit",
     "ServerError",
     "Upload",
     "VideoGenClient",

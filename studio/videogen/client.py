@@ -16,6 +16,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from .assumptions import (
+    ASPECT_RATIO_FIELDS,
+    REMOVE_BACKGROUND_SOURCE_FIELD,
+    UPSCALE_SOURCE_FIELD,
+)
 from .errors import (
     ApiConnectionError,
     DownloadError,
@@ -23,17 +28,28 @@ from .errors import (
     VideoGenError,
     error_class_for_status,
 )
-from .ratelimit import DEFAULT_PAUSE_SECONDS, RateLimiter, group_for
-from .types import Execution, ExecutionPage, FileObject, Upload
+from .ratelimit import (
+    DEFAULT_PAUSE_SECONDS,
+    MAX_BACKOFF_SECONDS,
+    RateLimiter,
+    RateLimitInfo,
+    group_for,
+)
+from .types import Execution, ExecutionPage, FileObject, SearchHit, Upload
 
 logger = logging.getLogger("studio.videogen")
 
 ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "21:9")
 WATERMARK_MODES = ("AUTO", "VIDEO_GEN", "NONE")
 
-# The image siblings' source field is not named by the SDK; the video ones use
-# `videoFileId`, so the image ones are taken to use this.
-IMAGE_SOURCE_FIELD = "imageFileId"
+# The source-file field of each sibling image tool: vectorize-image's is on its
+# reference page; the other two are guesses (assumptions.py).
+VECTORIZE_SOURCE_FIELD = "imageStorageFileId"
+SOURCE_FIELDS = {
+    "upscale-image": UPSCALE_SOURCE_FIELD,
+    "remove-image-background": REMOVE_BACKGROUND_SOURCE_FIELD,
+    "vectorize-image": VECTORIZE_SOURCE_FIELD,
+}
 
 # One wait per retry: two retries at most, after 0.2 s and then 0.5 s.
 RETRY_DELAYS = (0.2, 0.5)
@@ -50,13 +66,13 @@ _sleep = time.sleep  # module-level so tests can replace it
 def aspect_ratio_payload(ratio: str) -> dict[str, int]:
     """The wire shape of an aspect ratio, "16:9" -> {"width": 16, "height": 9}.
 
-    VideoGen does not publish the object's fields; this is the one place that
-    guesses them.
+    VideoGen does not publish the object's fields: ASPECT_RATIO_FIELDS guesses them.
     """
     width, _, height = ratio.partition(":")
     if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
         raise ValueError(f"aspect ratio must look like '16:9', not {ratio!r}")
-    return {"width": int(width), "height": int(height)}
+    width_field, height_field = ASPECT_RATIO_FIELDS
+    return {width_field: int(width), height_field: int(height)}
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -71,6 +87,29 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def rate_limit_wait(
+    *, retry_after: float | None, info: RateLimitInfo | None, refusals: int, now: float
+) -> float:
+    """How long a 429 asks us to wait.
+
+    The reference advises backing off and names X-RateLimit-Reset as the moment
+    the window opens; it never mentions Retry-After, which is honoured first if
+    one comes anyway. Otherwise, with the window spent, wait until its reset;
+    else back off exponentially: 1 s, 2 s, 4 s, ... for the 1st, 2nd, 3rd 429
+    in a row.
+    """
+    if retry_after is not None:
+        return retry_after
+    # Only a spent window is waited out to its reset; a 429 while requests remain
+    # is some other refusal, and an hour's wait would be far too long for it.
+    spent = info is not None and (info.remaining is None or info.remaining <= 0)
+    reset = info.seconds_to_reset(now) if spent else None
+    if reset is not None:
+        # The reset is a whole second: wait into it, not up to its edge.
+        return reset + 0.5 if reset > 0 else DEFAULT_PAUSE_SECONDS
+    return min(MAX_BACKOFF_SECONDS, DEFAULT_PAUSE_SECONDS * 2 ** max(0, refusals - 1))
 
 
 def retry_delay(error: VideoGenError, *, attempt: int, safe_to_retry: bool) -> float | None:
@@ -90,6 +129,7 @@ def retry_delay(error: VideoGenError, *, attempt: int, safe_to_retry: bool) -> f
     if not (safe_to_retry and error.transient):
         return None
     if isinstance(error, RateLimitedError) and error.retry_after is not None:
+        # Short waits here; a longer one is the caller's, who re-schedules.
         return error.retry_after if error.retry_after <= MAX_RETRY_AFTER else None
     return RETRY_DELAYS[attempt]
 
@@ -107,6 +147,11 @@ class VideoGenClient:
     ) -> None:
         # Shared by every worker (ratelimit.py); None: calls are not paced here.
         self._limiter = rate_limiter
+        # The latest X-RateLimit-* seen per endpoint group, and 429s in a row.
+        self._rate_limits: dict[str, RateLimitInfo] = {}
+        self._refusals: dict[str, int] = {}
+        self._last_rate_limit: RateLimitInfo | None = None
+        self._clock = time.time
         timeouts = httpx.Timeout(timeout, connect=CONNECT_TIMEOUT)
         self._api = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -155,24 +200,43 @@ class VideoGenClient:
         return self._start_tool("generate-image", body)
 
     def upscale_image(
-        self, *, image_file_id: str, watermark_mode: str = "AUTO", is_output_temporary: bool = False
+        self,
+        *,
+        image_file_id: str,
+        watermark_mode: str = "AUTO",
+        num_results: int = 1,
+        is_output_temporary: bool = False,
     ) -> str:
         return self._start_image_tool(
-            "upscale-image", image_file_id, watermark_mode, is_output_temporary
+            "upscale-image", image_file_id, watermark_mode, num_results, is_output_temporary
         )
 
     def remove_image_background(
-        self, *, image_file_id: str, watermark_mode: str = "AUTO", is_output_temporary: bool = False
+        self,
+        *,
+        image_file_id: str,
+        watermark_mode: str = "AUTO",
+        num_results: int = 1,
+        is_output_temporary: bool = False,
     ) -> str:
         return self._start_image_tool(
-            "remove-image-background", image_file_id, watermark_mode, is_output_temporary
+            "remove-image-background",
+            image_file_id,
+            watermark_mode,
+            num_results,
+            is_output_temporary,
         )
 
     def vectorize_image(
-        self, *, image_file_id: str, watermark_mode: str = "AUTO", is_output_temporary: bool = False
+        self,
+        *,
+        image_file_id: str,
+        watermark_mode: str = "AUTO",
+        num_results: int = 1,
+        is_output_temporary: bool = False,
     ) -> str:
         return self._start_image_tool(
-            "vectorize-image", image_file_id, watermark_mode, is_output_temporary
+            "vectorize-image", image_file_id, watermark_mode, num_results, is_output_temporary
         )
 
     # Executions
@@ -183,10 +247,14 @@ class VideoGenClient:
         )
         return Execution.from_wire(data)
 
-    def cancel_execution(self, execution_id: str) -> Execution:
+    def cancel_execution(self, execution_id: str) -> str:
+        """Ask for cancellation; VideoGen answers only the id ("request accepted"):
+        the status comes from the next GET or the webhook."""
         # Cancelling twice changes nothing, so a retry is harmless.
         path = f"/v1/tools/executions/{_segment(execution_id)}/cancel"
-        return Execution.from_wire(self._request("POST", path, safe_to_retry=True))
+        data = self._request("POST", path, safe_to_retry=True)
+        answered = data.get("toolExecutionId") if isinstance(data, Mapping) else None
+        return answered if isinstance(answered, str) and answered else execution_id
 
     def list_executions(
         self, *, limit: int = 20, cursor: str | None = None, self_only: bool | None = None
@@ -212,10 +280,20 @@ class VideoGenClient:
         return dict(data)
 
     def list_webhook_endpoints(self) -> list[dict[str, Any]]:
-        data = self._request("GET", "/v1/webhooks/endpoints", safe_to_retry=True)
-        if isinstance(data, Mapping):
-            data = next((data[k] for k in ("items", "data", "endpoints") if k in data), [])
-        return [dict(item) for item in data or [] if isinstance(item, Mapping)]
+        """Every endpoint, page by page (`{endpoints, hasMore, nextCursor}`)."""
+        endpoints: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            params = {"cursor": cursor} if cursor else None
+            data = self._request(
+                "GET", "/v1/webhooks/endpoints", params=params, safe_to_retry=True
+            )
+            if not isinstance(data, Mapping):
+                return endpoints
+            endpoints += [dict(e) for e in data.get("endpoints") or [] if isinstance(e, Mapping)]
+            cursor = data.get("nextCursor") if data.get("hasMore") else None
+            if not isinstance(cursor, str) or not cursor:
+                return endpoints
 
     def delete_webhook_endpoint(self, endpoint_id: str) -> None:
         path = f"/v1/webhooks/endpoints/{_segment(endpoint_id)}"
@@ -263,6 +341,24 @@ class VideoGenClient:
             send, method="PUT", path=_loggable(upload_url), safe_to_retry=safe_to_retry
         )
         response.close()
+
+    def search_files(
+        self, *, query: str, num_results: int = 10, self_only: bool = False
+    ) -> tuple[SearchHit, ...]:
+        """Files whose description matches `query`, best first (temporary files never)."""
+        body = {"query": query, "numResults": num_results, "selfOnly": self_only}
+        data = self._request("POST", "/v1/files/search", json=body, safe_to_retry=True)
+        hits = data.get("results") if isinstance(data, Mapping) else None
+        return tuple(SearchHit.from_wire(h) for h in hits or () if isinstance(h, Mapping))
+
+    def rate_limit(self, group: str) -> RateLimitInfo | None:
+        """What VideoGen last said of `group`'s hourly limit (X-RateLimit-*), if anything."""
+        return self._rate_limits.get(group)
+
+    @property
+    def last_rate_limit(self) -> RateLimitInfo | None:
+        """The X-RateLimit-* of the latest API answer, whatever its group."""
+        return self._last_rate_limit
 
     def get_file(self, file_id: str) -> FileObject:
         """The file without signed URLs; use hydrate_file for those."""
@@ -338,11 +434,17 @@ class VideoGenClient:
     # Internals
 
     def _start_image_tool(
-        self, tool: str, image_file_id: str, watermark_mode: str, is_output_temporary: bool
+        self,
+        tool: str,
+        image_file_id: str,
+        watermark_mode: str,
+        num_results: int,
+        is_output_temporary: bool,
     ) -> str:
         body = {
-            IMAGE_SOURCE_FIELD: image_file_id,
+            SOURCE_FIELDS[tool]: image_file_id,
             "watermarkMode": watermark_mode,
+            "numResults": num_results,
             "isOutputTemporary": is_output_temporary,
         }
         return self._start_tool(tool, body)
@@ -373,7 +475,11 @@ class VideoGenClient:
             return self._api.request(method, path, json=json, params=params)
 
         response = self._send(
-            send, method=method, path=path, safe_to_retry=safe_to_retry, group=group_for(path)
+            send,
+            method=method,
+            path=path,
+            safe_to_retry=safe_to_retry,
+            group=group_for(path, method),
         )
         if not response.content:
             return None
@@ -402,9 +508,10 @@ class VideoGenClient:
             self._hold_back(group)
             try:
                 response = _transport_call(send)
+                info = self._observe(response, group)
                 if response.status_code < 400:
                     return response
-                raise _error_from_response(response)
+                raise self._error_from_response(response, group, info)
             except VideoGenError as error:
                 if isinstance(error, RateLimitedError) and group and self._limiter:
                     # Every worker slows down, not only this one.
@@ -415,6 +522,40 @@ class VideoGenClient:
                     raise
                 _sleep(retry_in)
             attempt += 1
+
+    def _observe(self, response: httpx.Response, group: str | None) -> RateLimitInfo | None:
+        """Read X-RateLimit-* (every API response carries them) and tell the limiter
+        when the group is spent, so that no worker sends what would be refused."""
+        if group is None:
+            return None
+        info = RateLimitInfo.from_headers(response.headers, group)
+        if info is None:
+            return None
+        self._rate_limits[group] = info
+        self._last_rate_limit = info
+        if response.status_code != 429:
+            self._refusals.pop(group, None)
+            if info.is_spent and self._limiter:
+                wait = info.seconds_to_reset(self._clock())
+                if wait:
+                    self._limiter.pause(group, wait)
+        return info
+
+    def _error_from_response(
+        self, response: httpx.Response, group: str | None, info: RateLimitInfo | None
+    ) -> VideoGenError:
+        error = _error_from_response(response)
+        error.rate_limit = info
+        if isinstance(error, RateLimitedError):
+            key = group or ""
+            self._refusals[key] = self._refusals.get(key, 0) + 1
+            error.retry_after = rate_limit_wait(
+                retry_after=error.retry_after,
+                info=info,
+                refusals=self._refusals[key],
+                now=self._clock(),
+            )
+        return error
 
     def _hold_back(self, group: str | None) -> None:
         """Refuse locally, before sending, when the group's shared bucket is empty."""

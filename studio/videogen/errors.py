@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from .assumptions import FILE_GONE_STATUSES
+
 
 class VideoGenError(Exception):
     """An error answered by VideoGen (or met on the way to it)."""
@@ -27,6 +29,8 @@ class VideoGenError(Exception):
         self.status = status
         self.code = code
         self.request_id = request_id
+        # The group's X-RateLimit-* on the answer that carried this error, if any.
+        self.rate_limit = None
 
     def __str__(self) -> str:
         details = [
@@ -60,7 +64,9 @@ class NotFoundError(VideoGenError):
 
 
 class RateLimitedError(VideoGenError):
-    """429: slow down; `retry_after` is the server's hint in seconds, if any."""
+    """429 (or held back before sending): `retry_after` is how many seconds to wait,
+    from Retry-After if VideoGen sent one, else until X-RateLimit-Reset, else a
+    backoff that doubles with each 429 in a row."""
 
     transient: ClassVar[bool] = True
 
@@ -140,3 +146,11 @@ def error_class_for_status(status: int) -> type[VideoGenError]:
     if status >= 500:
         return ServerError
     return VideoGenError
+
+
+def may_be_file_gone(error: VideoGenError) -> bool:
+    """Whether VideoGen's refusal may mean that a file the call names is gone (a
+    temporary file archived after its 24 hours). No code for it is published, so
+    the status is all there is (FILE_GONE_STATUSES); the call was refused, so
+    nothing was started."""
+    return error.status in FILE_GONE_STATUSES

@@ -1,11 +1,13 @@
 """Pacing VideoGen calls below its rate limits: one limiter for every worker.
 
-VideoGen limits requests per API key and endpoint group. Each group here has a
-token bucket (``requests`` tokens, refilled evenly over ``seconds``); with
-Redis the buckets live there and one Lua script reads and updates a bucket
-atomically, so every process on every host draws from the same tokens. When
-VideoGen answers 429 anyway, its ``Retry-After`` becomes a "paused until" on
-the group that every process honours, not only the one that was refused.
+VideoGen limits requests per API key, endpoint group and hour, and says where
+each group stands in every response (``X-RateLimit-Limit``, ``-Remaining``,
+``-Reset`` in unix seconds). Each group here has a token bucket (``requests``
+tokens, refilled evenly over ``seconds``); with Redis the buckets live there
+and one Lua script reads and updates a bucket atomically, so every process on
+every host draws from the same tokens. When VideoGen says a group is spent
+(``Remaining: 0``, or a 429), the client pauses the group until the window
+resets, and every process honours that pause, not only the one that was told.
 
 Nobody waits in here. ``acquire`` takes a token and answers 0, or answers how
 many seconds to wait; the client then raises RateLimitedError before sending
@@ -30,9 +32,74 @@ from typing import Protocol
 
 logger = logging.getLogger("studio.videogen")
 
-GROUPS = ("tools", "executions", "files", "webhooks")
-# A 429 without Retry-After still pauses its group this long.
+# VideoGen's endpoint groups, named as on its rate-limits page.
+GROUPS = (
+    "tools",
+    "executions",
+    "cancel",
+    "files",
+    "hydrate",
+    "uploads",
+    "search",
+    "resources",
+    "webhooks_list",
+    "webhooks_create",
+    "webhooks_delete",
+)
+# Shorthands accepted in STUDIO_RATE_LIMITS: one limit for each group they name.
+GROUP_ALIASES = {"webhooks": ("webhooks_list", "webhooks_create", "webhooks_delete")}
+# A 429 that says nothing of when to come back pauses its group this long,
+# doubled for each further 429 in a row, up to MAX_BACKOFF_SECONDS.
 DEFAULT_PAUSE_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 60.0
+# A reset time further away than this is taken for a clock problem, not a wait.
+MAX_RESET_WAIT_SECONDS = 3600.0 + 60.0
+
+
+@dataclass(frozen=True)
+class RateLimitInfo:
+    """Where one endpoint group stands, as the response's X-RateLimit-* headers say."""
+
+    group: str | None
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None  # unix seconds
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str], group: str | None) -> RateLimitInfo | None:
+        limit = _header_int(headers.get("X-RateLimit-Limit"))
+        remaining = _header_int(headers.get("X-RateLimit-Remaining"))
+        reset_at = _header_float(headers.get("X-RateLimit-Reset"))
+        if limit is None and remaining is None and reset_at is None:
+            return None
+        return cls(group=group, limit=limit, remaining=remaining, reset_at=reset_at)
+
+    def seconds_to_reset(self, now: float) -> float | None:
+        """Seconds until the window opens again (None: unknown or implausible)."""
+        if self.reset_at is None:
+            return None
+        wait = self.reset_at - now
+        if wait > MAX_RESET_WAIT_SECONDS:
+            return None
+        return max(0.0, wait)
+
+    @property
+    def is_spent(self) -> bool:
+        return self.remaining is not None and self.remaining <= 0
+
+
+def _header_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _header_float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -60,25 +127,40 @@ def parse_limits(text: str) -> dict[str, Limit]:
             limit = Limit(int(requests), float(seconds))
         except ValueError:
             limit = None
-        if group not in GROUPS or limit is None or limit.requests < 1 or limit.seconds <= 0:
+        known = group in GROUPS or group in GROUP_ALIASES
+        if not known or limit is None or limit.requests < 1 or limit.seconds <= 0:
             raise ValueError(
                 f"rate limit {part.strip()!r} must look like 'GROUP=REQUESTS/SECONDS' with "
-                f"GROUP one of {', '.join(GROUPS)}, e.g. 'tools=60/60'"
+                f"GROUP one of {', '.join(GROUPS + tuple(GROUP_ALIASES))}, e.g. 'tools=60/60'"
             )
-        limits[group] = limit
+        for name in GROUP_ALIASES.get(group, (group,)):
+            limits[name] = limit
     return limits
 
 
-def group_for(path: str) -> str | None:
-    """The endpoint group of an API path, as VideoGen counts it (None: not limited)."""
+def group_for(path: str, method: str = "GET") -> str | None:
+    """The endpoint group of an API call, as VideoGen counts it (None: not limited)."""
+    method = method.upper()
     if path.startswith("/v1/tools/executions"):
-        return "executions"
+        return "cancel" if path.endswith("/cancel") else "executions"
     if path.startswith("/v1/tools/"):
         return "tools"
     if path.startswith("/v1/files"):
+        if path.endswith("/hydrate"):
+            return "hydrate"
+        if path == "/v1/files/upload":
+            return "uploads"
+        if path == "/v1/files/search":
+            return "search"
         return "files"
+    if path.startswith("/v1/resources"):
+        return "resources"
     if path.startswith("/v1/webhooks"):
-        return "webhooks"
+        if method == "POST":
+            return "webhooks_create"
+        if method == "DELETE":
+            return "webhooks_delete"
+        return "webhooks_list"
     return None
 
 
@@ -89,7 +171,8 @@ def scope_for(base_url: str, api_key: str) -> str:
 
 class RateLimiter(Protocol):
     def acquire(self, group: str) -> float:
-        """Take a token (answer 0) or answer the seconds to wait before asking again."""
+        """Take a token (answer 0) or answer the seconds to wait before asking again.
+        A paused group waits out its pause even when it has no bucket."""
 
     def pause(self, group: str, seconds: float) -> None:
         """VideoGen said 429: nobody sends to `group` for `seconds`."""
@@ -154,8 +237,13 @@ class RedisRateLimiter:
 
     def acquire(self, group: str) -> float:
         limit = self._limits.get(group)
-        if limit is None:
-            return 0.0
+        if limit is None:  # no bucket of ours, but VideoGen may have paused the group
+            try:
+                paused_ms = self._redis.pttl(self._keys(group)[1])
+            except Exception as exc:
+                logger.warning("rate limiter unavailable, not pacing %s calls: %s", group, exc)
+                return 0.0
+            return max(0, int(paused_ms)) / 1000
         try:
             wait_ms = self._acquire(
                 keys=self._keys(group), args=[limit.requests, limit.interval_ms]
@@ -185,8 +273,9 @@ class LocalRateLimiter:
 
     def acquire(self, group: str) -> float:
         limit = self._limits.get(group)
-        if limit is None:
-            return 0.0
+        if limit is None:  # no bucket of ours, but VideoGen may have paused the group
+            with self._lock:
+                return max(0.0, self._paused_until.get(group, 0.0) - self._clock())
         interval = limit.interval_ms / 1000
         with self._lock:
             now = self._clock()

@@ -41,11 +41,18 @@ def _timestamp(value: Any) -> float | None:
     return None
 
 
+# A signed URL this close to its expiresAt is treated as expired: the download
+# must start (and the storage check the signature) before it runs out.
+EXPIRY_MARGIN_SECONDS = 60.0
+
+
 @dataclass(frozen=True)
 class FileSource:
     status: str
     url: str | None
     expires_at: float | None  # unix seconds
+    width: int | None = None
+    height: int | None = None
 
     @classmethod
     def from_wire(cls, data: Any) -> FileSource | None:
@@ -55,11 +62,24 @@ class FileSource:
             status=str(data.get("status") or ""),
             url=_str_or_none(data.get("url")),
             expires_at=_timestamp(data.get("expiresAt")),
+            width=_int_or_none(data.get("width")),
+            height=_int_or_none(data.get("height")),
         )
 
     @property
     def is_ready(self) -> bool:
         return self.status == SOURCE_READY
+
+    def usable_url(self, now: float) -> str | None:
+        """The signed URL if it is ready and will not expire within the margin.
+
+        A URL without expiresAt is taken as it comes: the download will tell.
+        """
+        if not (self.is_ready and self.url):
+            return None
+        if self.expires_at is not None and self.expires_at <= now + EXPIRY_MARGIN_SECONDS:
+            return None
+        return self.url
 
     @property
     def has_failed(self) -> bool:
@@ -69,12 +89,17 @@ class FileSource:
 @dataclass(frozen=True)
 class FileObject:
     id: str
-    type: str | None
+    type: str | None  # null while VideoGen is still processing the file
     display_name: str | None
     download: FileSource | None
     preview: FileSource | None
     thumbnail: FileSource | None
     hls: FileSource | None = None
+    scope: str | None = None  # GLOBAL, TEMPORARY, ...
+    description: str | None = None  # VideoGen's analysis; never for temporary files
+    tool_type: str | None = None
+    tool_execution_id: str | None = None
+    is_public_preview_enabled: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -87,8 +112,21 @@ class FileObject:
             preview=FileSource.from_wire(data.get("previewSource")),
             thumbnail=FileSource.from_wire(data.get("thumbnailSource")),
             hls=FileSource.from_wire(data.get("hlsSource")),
+            scope=_str_or_none(data.get("scope")),
+            description=_str_or_none(data.get("description")),
+            tool_type=_str_or_none(data.get("toolType")),
+            tool_execution_id=_str_or_none(data.get("toolExecutionId")),
+            is_public_preview_enabled=data.get("isPublicPreviewEnabled") is True,
             raw=dict(data),
         )
+
+    def usable_download_url(self, now: float) -> str | None:
+        """A signed URL to fetch the bytes now (download first, then preview), or None:
+        then hydrate. Fresh execution results and webhook payloads carry one."""
+        for source in (self.download, self.preview):
+            if source is not None and (url := source.usable_url(now)):
+                return url
+        return None
 
     @property
     def sources(self) -> tuple[FileSource, ...]:
@@ -97,8 +135,14 @@ class FileObject:
 
     @property
     def is_ready(self) -> bool:
-        """Any ready source makes the file usable (a secondary one may fail)."""
-        return any(source.is_ready for source in self.sources)
+        """Any ready source makes the file usable (a secondary one may fail). A file
+        answered without signed URLs (GET /v1/files/{id}) may carry no sources: then
+        its `type`, null while processing, says it is ready."""
+        if any(source.is_ready for source in self.sources):
+            return True
+        return self.type is not None and not any(
+            source.status and not source.is_ready for source in self.sources
+        )
 
     @property
     def has_failed(self) -> bool:
@@ -181,8 +225,24 @@ class Execution:
         return self.status == "succeeded"
 
 
-# The page's shape is not published: the sandbox answers `items`/`nextCursor`;
-# the other spellings are accepted here, and only here.
+@dataclass(frozen=True)
+class SearchHit:
+    similarity: float
+    file: FileObject
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> SearchHit:
+        similarity = data.get("similarity")
+        file_data = data.get("file")
+        return cls(
+            similarity=float(similarity) if isinstance(similarity, (int, float)) else 0.0,
+            file=FileObject.from_wire(file_data if isinstance(file_data, Mapping) else {}),
+        )
+
+
+# The execution list is in the SDK only, not in the reference: its shape is not
+# published. The sandbox answers `items`/`nextCursor`; the other spellings are
+# accepted here, and only here.
 _PAGE_ITEM_KEYS = ("items", "data", "executions", "toolExecutions")
 _PAGE_CURSOR_KEYS = ("nextCursor", "cursor", "next_cursor")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import binascii
+import ipaddress
 import logging
+from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,6 +24,43 @@ EXECUTION_EVENTS = (
     "tool_execution.cancelled",
 )
 STATUS_BY_EVENT = {event: event.split(".", 1)[1] for event in EXECUTION_EVENTS}
+
+
+class InvalidEndpointUrl(ValueError):
+    """A URL VideoGen should not be asked to deliver to."""
+
+
+def endpoint_url_check(url: str) -> str:
+    """The URL, if VideoGen may deliver to it: HTTPS, or plain HTTP to this machine
+    (loopback) for development. The reference asks for HTTPS: deliveries carry
+    signed download URLs, which must not cross a network in clear."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise InvalidEndpointUrl(f"{url!r} is not a URL.") from None
+    if not host or parts.scheme not in ("https", "http"):
+        raise InvalidEndpointUrl(
+            f"{url!r} is not an https:// URL. Give the public HTTPS address of "
+            "/webhooks/videogen/, e.g. https://studio.example.com/webhooks/videogen/."
+        )
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise InvalidEndpointUrl(
+            f"{url!r} is plain HTTP. VideoGen delivers webhooks only over HTTPS "
+            "(http:// is accepted for 127.0.0.1, ::1 and localhost, for development). "
+            "Put Studio behind TLS and register its https:// URL."
+        )
+    return url.strip()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class InvalidDelivery(Exception):
@@ -77,6 +116,7 @@ def delivery_handle(delivery_id: int) -> None:
 
 
 def endpoint_register(*, client, url: str, description: str = "Studio") -> WebhookEndpoint:
+    url = endpoint_url_check(url)  # before anything reaches VideoGen
     created = client.create_webhook_endpoint(
         url=url, events=list(EXECUTION_EVENTS), description=description
     )

@@ -80,7 +80,7 @@ def test_the_reconciler_re_enqueues_an_overdue_step_once_per_grace(box, settings
 
 
 def test_a_reference_upload_that_fails_leaves_the_generation_queued(box):
-    box.faults(server_error_share={"files": 1.0})
+    box.faults(server_error_share={"uploads": 1.0})  # POST /v1/files/upload's own group
     user = make_user()
     upload = image_upload(size=(80, 60), color=(10, 200, 10))
     generation = generation_create(

@@ -33,13 +33,37 @@ from .conftest import outcome, report
 pytestmark = pytest.mark.faults
 
 GENERATIONS = 500
+# The sandbox's groups follow the reference's rate-limit table: cancel, hydrate and uploads
+# have their own (they were part of executions and files), so they are named too.
 FAULTS = {
-    "server_error_share": {"executions": 0.1, "files": 0.1, "storage": 0.05},
+    "server_error_share": {
+        "executions": 0.1,
+        "cancel": 0.1,
+        "files": 0.1,
+        "hydrate": 0.1,
+        "uploads": 0.1,
+        "storage": 0.05,
+    },
     "server_error_statuses": [500, 502, 503, 504],
-    "rate_limited_share": {"tools": 0.1, "executions": 0.05, "files": 0.05},
+    "rate_limited_share": {
+        "tools": 0.1,
+        "executions": 0.05,
+        "cancel": 0.05,
+        "files": 0.05,
+        "hydrate": 0.05,
+        "uploads": 0.05,
+    },
     "rate_limited_retry_after": 1,
     "latency_ms": {"storage": 100},
-    "latency_jitter_ms": {"tools": 50, "executions": 50, "files": 50, "storage": 300},
+    "latency_jitter_ms": {
+        "tools": 50,
+        "executions": 50,
+        "cancel": 50,
+        "files": 50,
+        "hydrate": 50,
+        "uploads": 50,
+        "storage": 300,
+    },
     "download_bytes_per_second": 400_000,
     "truncated_download_share": 0.1,
     "execution_failure_share": 0.1,

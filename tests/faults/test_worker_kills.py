@@ -178,8 +178,11 @@ def test_kill_9_at_every_step_loses_nothing_and_pays_once(
     assert totals["duplicate_executions"] == 0, totals
     assert totals["duplicate_results"] == 0
     assert totals["succeeded"] + totals["unknown"] == len(runs), totals
-    # Nothing was posted twice: one execution per generation that reached VideoGen.
-    assert totals["executions"] == totals["claimed_executions"] <= len(runs)
+    # Nothing was posted twice: one execution per generation that reached VideoGen. Crash
+    # recovery adopts nothing (the reference promises no field to match on), so an unknown
+    # generation may leave its one execution unclaimed.
+    assert totals["claimed_executions"] <= totals["executions"]
+    assert totals["executions"] <= totals["claimed_executions"] + totals["unknown"] <= len(runs)
     for generation in Generation.objects.filter(pk__in=[g.pk for g in generations]):
         if generation.status == Status.SUCCEEDED:
             assert generation.results.exclude(sha256="").count() == 2

@@ -85,3 +85,25 @@ def lab(lab_sandbox: SandboxProcess) -> SandboxProcess:
 def lab_api(lab: SandboxProcess) -> Iterator[httpx.Client]:
     with client_for(lab) as client:
         yield client
+
+
+CLOCKED_FLAGS = ("--manual-clock", "--admin-token", LAB_ADMIN_TOKEN, "--seed", "7")
+
+
+@pytest.fixture(scope="session")
+def clocked_sandbox(sandbox_factory: Callable[..., SandboxProcess]) -> SandboxProcess:
+    """A sandbox whose time moves only when a test says (pending 0.2 s, running 0.6 s,
+    webhook retries after 0.5 s doubling): nothing in it waits for the wall clock."""
+    return sandbox_factory(*CLOCKED_FLAGS)
+
+
+@pytest.fixture
+def clocked(clocked_sandbox: SandboxProcess) -> SandboxProcess:
+    clocked_sandbox.reset()
+    return clocked_sandbox
+
+
+@pytest.fixture
+def clocked_api(clocked: SandboxProcess) -> Iterator[httpx.Client]:
+    with client_for(clocked) as client:
+        yield client

@@ -70,9 +70,18 @@ def result_images(api: httpx.Client, **fields: Any) -> list[bytes]:
     return [download(api, result["fileId"]) for result in execution["results"]]
 
 
-def upload(api: httpx.Client, data: bytes, display_name: str = "reference.png") -> str:
-    created = api.post("/v1/files/upload", json={"displayName": display_name, "isTemporary": False})
-    assert created.status_code == 201, created.text
+def upload(
+    api: httpx.Client,
+    data: bytes,
+    display_name: str = "reference.png",
+    file_type: str | None = None,
+    temporary: bool = False,
+) -> str:
+    body: dict[str, Any] = {"displayName": display_name, "isTemporary": temporary}
+    if file_type is not None:
+        body["type"] = file_type
+    created = api.post("/v1/files/upload", json=body)
+    assert created.status_code == 200, created.text
     put = httpx.put(created.json()["uploadUrl"], content=data)
     assert put.status_code == 200, put.text
     return created.json()["fileId"]

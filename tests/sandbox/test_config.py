@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import httpx
 import pytest
 
 from studio.sandbox.config import SandboxConfig, config_from_cli
@@ -98,11 +103,10 @@ def test_fault_flags_make_the_starting_faults():
     )
 
     faults = config.initial_faults()
-    assert faults.latency_ms == {
+    assert faults.latency_ms["tools"] == 200
+    assert faults.latency_ms["storage"] == 50
+    assert {group: ms for group, ms in faults.latency_ms.items() if ms} == {
         "tools": 200,
-        "executions": 0,
-        "files": 0,
-        "webhooks": 0,
         "storage": 50,
     }
     assert set(faults.server_error_share.values()) == {0.25}
@@ -127,24 +131,52 @@ def test_fault_settings_come_from_the_environment_too():
     assert (config.seed, config.admin_token) == (99, "secret")
     assert config.initial_faults().latency_ms["files"] == 30
     assert config.initial_faults().truncated_download_share == 0.5
-    assert config.initial_faults().rate_limits["tools"] == 5
+    assert config.initial_faults().rate_limits["tools"] == (5, 10.0)
+
+
+REFERENCE_TABLE = {
+    "tools": (500, 3600.0),
+    "executions": (5_000, 3600.0),
+    "cancel": (250, 3600.0),
+    "files": (50_000, 3600.0),
+    "hydrate": (2_500, 3600.0),
+    "uploads": (500, 3600.0),
+    "search": (500, 3600.0),
+    "resources": (2_500, 3600.0),
+    "webhooks_list": (500, 3600.0),
+    "webhooks_create": (10, 3600.0),
+    "webhooks_delete": (10, 3600.0),
+}
+
+
+def test_the_default_limits_are_the_documented_hourly_table():
+    assert config_from_cli([], environ={}).initial_faults().rate_limits == REFERENCE_TABLE
 
 
 @pytest.mark.parametrize("flag", ["--profile", "--rate-limit-profile"])
 def test_rate_limit_profiles_and_overrides(flag):
     strict = config_from_cli([flag, "strict"], environ={}).initial_faults()
-    assert strict.rate_limits == {"tools": 5, "executions": 30, "files": 30, "webhooks": 5}
-    assert strict.rate_limit_window_seconds == 10
+    assert strict.rate_limits["tools"] == (5, 10.0)
+    assert strict.rate_limits["webhooks_create"] == (5, 10.0)
+    assert strict.rate_limits["files"] == (30, 10.0)
 
     tuned = config_from_cli(
-        [flag, "strict", "--rate-limits", "tools=2", "--rate-limit-window-seconds", "3"],
-        environ={},
+        [flag, "strict", "--rate-limits", "tools=2/3,executions=100/30"], environ={}
     ).initial_faults()
-    assert tuned.rate_limits == {"tools": 2, "executions": 30, "files": 30, "webhooks": 5}
-    assert tuned.rate_limit_window_seconds == 3
+    assert tuned.rate_limits["tools"] == (2, 3.0)
+    assert tuned.rate_limits["executions"] == (100, 30.0)
+    assert tuned.rate_limits["files"] == (30, 10.0)  # the profile's
 
-    default = config_from_cli([], environ={}).initial_faults()
-    assert default.rate_limits["tools"] >= 10_000
+
+def test_rate_limits_come_from_the_environment_in_studios_syntax():
+    environ = {"VIDEOGEN_SANDBOX_RATE_LIMITS": "tools=10/30,executions=100/30"}
+
+    limits = config_from_cli([], environ=environ).initial_faults().rate_limits
+
+    assert limits == {**REFERENCE_TABLE, "tools": (10, 30.0), "executions": (100, 30.0)}
+    # The flag wins over the environment.
+    flagged = config_from_cli(["--rate-limits", "tools=3/1"], environ=environ).initial_faults()
+    assert flagged.rate_limits["tools"] == (3, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -156,7 +188,10 @@ def test_rate_limit_profiles_and_overrides(flag):
         ["--server-error-statuses", "404"],
         ["--rate-limited-share", "storage=0.5"],
         ["--profile", "lenient"],
-        ["--rate-limits", "tools=0"],
+        ["--rate-limits", "tools=0/60"],
+        ["--rate-limits", "tools=5"],
+        ["--rate-limits", "tools=5/0"],
+        ["--rate-limits", "webhooks=5/60"],
         ["--webhook-max-attempts", "0"],
         ["--truncated-download-fraction", "1"],
     ],
@@ -182,6 +217,50 @@ def test_help_lists_the_new_settings(capsys):
         "--execution-failure-share",
         "--truncated-download-share",
         "--webhook-drop-share",
+        "--webhook-reorder-share",
+        "--webhook-stale-failure-share",
+        "--rate-limits",
+        "group=N/seconds",
+        "--manual-clock",
+        "--allow-default-key-on-network",
         "/_admin/faults",
     ):
         assert flag in text
+
+
+def test_the_default_key_is_refused_beyond_loopback():
+    exposed = config_from_cli(["--host", "0.0.0.0"], environ={})
+    problem = exposed.network_exposure_problem()
+    assert problem is not None
+    assert "default API key" in problem and "--allow-default-key-on-network" in problem
+
+    for argv in (
+        ["--host", "127.0.0.1"],
+        ["--host", "localhost"],
+        ["--host", "::1"],
+        ["--host", "0.0.0.0", "--api-key", "a-secret-of-ours"],
+        ["--host", "0.0.0.0", "--allow-default-key-on-network"],
+    ):
+        assert config_from_cli(argv, environ={}).network_exposure_problem() is None, argv
+    environ = {"VIDEOGEN_SANDBOX_HOST": "0.0.0.0", "VIDEOGEN_SANDBOX_KEY": "another-secret"}
+    assert config_from_cli([], environ=environ).network_exposure_problem() is None
+
+
+def test_the_process_refuses_to_listen_beyond_loopback_with_the_default_key():
+    refused = subprocess.run(
+        [sys.executable, "-m", "studio.sandbox", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "VIDEOGEN_SANDBOX_KEY": "sandbox"},
+    )
+
+    assert refused.returncode != 0
+    assert "refusing to listen on '0.0.0.0' with the default API key" in refused.stderr
+    assert "--allow-default-key-on-network" in refused.stderr
+
+
+def test_told_explicitly_it_listens_beyond_loopback_with_the_default_key(sandbox_factory):
+    box = sandbox_factory("--host", "0.0.0.0", "--allow-default-key-on-network")
+
+    assert httpx.get(f"{box.base_url}/_health").json()["status"] == "ok"

@@ -46,7 +46,21 @@ def test_get_shows_the_starting_settings_and_post_merges(lab):
     assert before["pending_seconds"] == 0
     assert before["running_seconds"] == 0.05
     assert before["server_error_share"] == dict.fromkeys(
-        ["tools", "executions", "files", "webhooks", "storage"], 0.0
+        [
+            "tools",
+            "executions",
+            "cancel",
+            "files",
+            "hydrate",
+            "uploads",
+            "search",
+            "resources",
+            "webhooks_list",
+            "webhooks_create",
+            "webhooks_delete",
+            "storage",
+        ],
+        0.0,
     )
 
     after = lab.faults(latency_ms={"files": 30}, server_error_statuses=[502])
@@ -69,8 +83,9 @@ def test_get_shows_the_starting_settings_and_post_merges(lab):
         ({"server_error_statuses": []}, "server_error_statuses"),
         ({"pending_seconds": -1}, "pending_seconds"),
         ({"production_addon": "yes"}, "production_addon"),
-        ({"rate_limits": {"tools": 0}}, "rate_limits.tools"),
-        ({"rate_limits": {"tools": 2.5}}, "rate_limits.tools"),
+        ({"rate_limits": {"tools": "0/60"}}, "tools=0/60"),
+        ({"rate_limits": {"tools": 2.5}}, "tools=2.5"),
+        ({"rate_limits": "webhooks=2/1"}, "unknown group 'webhooks'"),
         ({"execution_failure_code": ""}, "execution_failure_code"),
     ],
 )
@@ -106,8 +121,8 @@ def test_stats_count_executions_requests_and_responses(lab, lab_api):
     source = upload(lab_api, png_bytes())
     generate(lab_api, prompt="one")
     generate(lab_api, prompt="two")
-    start_tool(lab_api, "upscale-image", imageFileId=source)
-    start_tool(lab_api, "vectorize-image", imageFileId=source)
+    start_tool(lab_api, "upscale-image", imageStorageFileId=source)
+    start_tool(lab_api, "vectorize-image", imageStorageFileId=source)
     lab_api.post("/v1/tools/generate-image", json={"prompt": ""})  # a 400 starts nothing
 
     stats = lab.stats()
@@ -129,11 +144,11 @@ def test_failure_share_fails_executions_with_the_error_body(lab, lab_api):
     source = upload(lab_api, png_bytes())
 
     generated = wait(lab_api, start(lab_api, prompt="a cat"))
-    tool = wait(lab_api, start_tool(lab_api, "remove-image-background", imageFileId=source))
+    tool = wait(lab_api, start_tool(lab_api, "remove-image-background", imageStorageFileId=source))
 
     for execution in (generated, tool):
         assert execution["status"] == "failed"
-        assert execution["results"] == []
+        assert "results" not in execution
         assert execution["error"] == {
             "message": "The model could not render this prompt.",
             "code": "generation_failed",
@@ -193,7 +208,9 @@ def test_production_addon_switches_at_run_time(lab, lab_api):
         ("tools", "POST", "/v1/tools/generate-image"),
         ("executions", "GET", "/v1/tools/executions"),
         ("files", "GET", "/v1/files"),
-        ("webhooks", "GET", "/v1/webhooks/endpoints"),
+        ("webhooks_list", "GET", "/v1/webhooks/endpoints"),
+        ("hydrate", "POST", "/v1/files/vg_file_x/hydrate"),
+        ("search", "POST", "/v1/files/search"),
     ],
 )
 def test_server_error_share_of_one_fails_every_call_of_its_group(lab, lab_api, group, method, path):

@@ -36,7 +36,7 @@ def run_tool(api: httpx.Client, tool: str, **fields: object) -> dict:
 @pytest.mark.parametrize(("tool", "tool_type"), TOOLS.items())
 def test_each_tool_runs_the_usual_lifecycle_to_one_result(api, tool, tool_type):
     source = upload(api, subject_png(), display_name="poster.png")
-    execution_id = start_tool(api, tool, imageFileId=source)
+    execution_id = start_tool(api, tool, imageStorageFileId=source)
 
     first = api.get(f"/v1/tools/executions/{execution_id}").json()
     done = wait(api, execution_id)
@@ -57,7 +57,7 @@ def test_each_tool_runs_the_usual_lifecycle_to_one_result(api, tool, tool_type):
 def test_upscale_doubles_width_and_height(instant_api):
     source = upload(instant_api, subject_png((320, 200)))
 
-    execution = run_tool(instant_api, "upscale-image", imageFileId=source)
+    execution = run_tool(instant_api, "upscale-image", imageStorageFileId=source)
 
     image = decode(download(instant_api, execution["results"][0]["fileId"]))
     assert (image.format, image.size) == ("PNG", (640, 400))
@@ -68,7 +68,9 @@ def test_upscale_doubles_width_and_height(instant_api):
 def test_a_generated_image_can_be_upscaled(instant_api):
     generated = generate(instant_api, prompt="a harbour at dawn")["results"][0]["fileId"]
 
-    execution = run_tool(instant_api, "upscale-image", imageFileId=generated, watermarkMode="AUTO")
+    execution = run_tool(
+        instant_api, "upscale-image", imageStorageFileId=generated, watermarkMode="AUTO"
+    )
 
     assert decode(download(instant_api, execution["results"][0]["fileId"])).size == (2048, 1152)
 
@@ -77,7 +79,7 @@ def test_remove_background_gives_a_real_alpha_channel(instant_api):
     source = upload(instant_api, subject_png((320, 200)))
 
     execution = run_tool(
-        instant_api, "remove-image-background", imageFileId=source, isOutputTemporary=True
+        instant_api, "remove-image-background", imageStorageFileId=source, isOutputTemporary=True
     )
 
     file_id = execution["results"][0]["fileId"]
@@ -96,7 +98,7 @@ def test_remove_background_gives_a_real_alpha_channel(instant_api):
 def test_vectorize_gives_an_svg(instant_api):
     source = upload(instant_api, subject_png((320, 200)), display_name="logo.png")
 
-    execution = run_tool(instant_api, "vectorize-image", imageFileId=source)
+    execution = run_tool(instant_api, "vectorize-image", imageStorageFileId=source)
 
     result = execution["results"][0]
     assert result["type"] == "IMAGE"
@@ -119,7 +121,9 @@ def test_vectorize_gives_an_svg(instant_api):
 
 def test_results_are_the_same_file_on_every_download(instant_api):
     source = upload(instant_api, subject_png())
-    file_id = run_tool(instant_api, "vectorize-image", imageFileId=source)["results"][0]["fileId"]
+    file_id = run_tool(instant_api, "vectorize-image", imageStorageFileId=source)["results"][0][
+        "fileId"
+    ]
 
     assert download(instant_api, file_id) == download(instant_api, file_id)
 
@@ -129,7 +133,9 @@ def test_watermark_marks_the_upscale_unless_none(make_api):
     source = upload(production, png_bytes((40, 90, 160), (400, 300)))
 
     def upscaled(mode: str) -> bytes:
-        execution = run_tool(production, "upscale-image", imageFileId=source, watermarkMode=mode)
+        execution = run_tool(
+            production, "upscale-image", imageStorageFileId=source, watermarkMode=mode
+        )
         return download(production, execution["results"][0]["fileId"])
 
     assert upscaled("VIDEO_GEN") != upscaled("NONE")
@@ -140,22 +146,23 @@ def test_watermark_marks_the_upscale_unless_none(make_api):
 @pytest.mark.parametrize(
     ("body", "named"),
     [
-        ({}, "imageFileId"),
+        ({}, "imageStorageFileId"),
         ([], "JSON object"),
-        ({"imageFileId": None}, "imageFileId"),
-        ({"imageFileId": "file_1"}, "imageFileId"),
-        ({"imageFileId": "vg_file_nope"}, "vg_file_nope does not exist"),
-        ({"imageFileId": "vg_file_1", "prompt": "x"}, "prompt"),
-        ({"imageFileId": "vg_file_1", "imageFileIds": ["vg_file_1"]}, "imageFileIds"),
-        ({"imageFileId": "vg_file_1", "watermarkMode": "none"}, "watermarkMode"),
-        ({"imageFileId": "vg_file_1", "isOutputTemporary": "yes"}, "isOutputTemporary"),
+        ({"imageStorageFileId": None}, "imageStorageFileId"),
+        ({"imageStorageFileId": "file_1"}, "imageStorageFileId"),
+        ({"imageStorageFileId": "vg_file_nope"}, "vg_file_nope does not exist"),
+        ({"imageStorageFileId": "vg_file_1", "prompt": "x"}, "prompt"),
+        ({"imageStorageFileId": "vg_file_1", "imageFileIds": ["vg_file_1"]}, "imageFileIds"),
+        ({"imageStorageFileId": "vg_file_1", "watermarkMode": "none"}, "watermarkMode"),
+        ({"imageStorageFileId": "vg_file_1", "isOutputTemporary": "yes"}, "isOutputTemporary"),
     ],
 )
 def test_tools_reject_invalid_fields(api, tool, body, named):
     response = api.post(f"/v1/tools/{tool}", json=body)
 
     assert response.status_code == 400, response.text
-    assert response.json()["code"] == "invalid_parameters"
+    wrong_prefix = isinstance(body, dict) and body.get("imageStorageFileId") == "file_1"
+    assert response.json()["code"] == ("invalid_id" if wrong_prefix else "invalid_parameters")
     assert named in response.json()["message"]
 
 
@@ -164,8 +171,10 @@ def test_source_must_be_uploaded_and_an_image_record(api):
     video = api.post("/v1/files/upload", json={"displayName": "v.mp4", "type": "VIDEO"}).json()
     httpx.put(video["uploadUrl"], content=b"\x00\x00\x00\x18ftypmp42")
 
-    not_uploaded = api.post("/v1/tools/upscale-image", json={"imageFileId": pending})
-    not_an_image = api.post("/v1/tools/vectorize-image", json={"imageFileId": video["fileId"]})
+    not_uploaded = api.post("/v1/tools/upscale-image", json={"imageStorageFileId": pending})
+    not_an_image = api.post(
+        "/v1/tools/vectorize-image", json={"imageStorageFileId": video["fileId"]}
+    )
 
     assert not_uploaded.status_code == 400
     assert f"{pending} has not been uploaded" in not_uploaded.json()["message"]
@@ -177,7 +186,8 @@ def test_watermark_none_needs_the_addon(api):
     source = upload(api, png_bytes())
 
     response = api.post(
-        "/v1/tools/remove-image-background", json={"imageFileId": source, "watermarkMode": "NONE"}
+        "/v1/tools/remove-image-background",
+        json={"imageStorageFileId": source, "watermarkMode": "NONE"},
     )
 
     assert response.status_code == 403
@@ -187,12 +197,16 @@ def test_watermark_none_needs_the_addon(api):
 def test_an_undecodable_source_makes_the_execution_fail(instant_api):
     # The record is fine (an IMAGE, uploaded), so the POST is accepted; the bytes are
     # only looked at when the work runs, as a remote worker would.
-    broken = upload(instant_api, b"GIF89a but not really", display_name="broken.gif")
+    broken = upload(
+        instant_api, b"GIF89a but not really", display_name="broken.gif", file_type="IMAGE"
+    )
 
-    execution = wait(instant_api, start_tool(instant_api, "upscale-image", imageFileId=broken))
+    execution = wait(
+        instant_api, start_tool(instant_api, "upscale-image", imageStorageFileId=broken)
+    )
 
     assert execution["status"] == "failed"
-    assert execution["results"] == []
+    assert "results" not in execution
     assert execution["error"]["code"] == "invalid_source_image"
     assert broken in execution["error"]["message"]
 
@@ -200,18 +214,20 @@ def test_an_undecodable_source_makes_the_execution_fail(instant_api):
 def test_upscaling_a_source_over_4096_px_fails(instant_api):
     wide = upload(instant_api, png_bytes((9, 9, 9), (4097, 8)))
 
-    execution = wait(instant_api, start_tool(instant_api, "upscale-image", imageFileId=wide))
+    execution = wait(instant_api, start_tool(instant_api, "upscale-image", imageStorageFileId=wide))
 
     assert execution["status"] == "failed"
     assert execution["error"]["code"] == "image_too_large"
     assert "4097x8" in execution["error"]["message"]
     # The other tools take it.
-    assert run_tool(instant_api, "vectorize-image", imageFileId=wide)["status"] == "succeeded"
+    assert (
+        run_tool(instant_api, "vectorize-image", imageStorageFileId=wide)["status"] == "succeeded"
+    )
 
 
 def test_a_cut_out_keeps_its_transparency_in_the_thumbnail(instant_api):
     source = upload(instant_api, subject_png())
-    cut_out = run_tool(instant_api, "remove-image-background", imageFileId=source)
+    cut_out = run_tool(instant_api, "remove-image-background", imageStorageFileId=source)
 
     url = hydrate(instant_api, cut_out["results"][0]["fileId"])["thumbnailSource"]["url"]
 
@@ -225,14 +241,14 @@ def test_explicit_nulls_are_the_defaults(api):
 
     response = api.post(
         "/v1/tools/vectorize-image",
-        json={"imageFileId": source, "watermarkMode": None, "isOutputTemporary": None},
+        json={"imageStorageFileId": source, "watermarkMode": None, "isOutputTemporary": None},
     )
 
     assert response.status_code == 202
 
 
 def test_a_tool_the_sandbox_lacks_is_a_404(api):
-    response = api.post("/v1/tools/sharpen-image", json={"imageFileId": "vg_file_1"})
+    response = api.post("/v1/tools/sharpen-image", json={"imageStorageFileId": "vg_file_1"})
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"

@@ -14,8 +14,12 @@ PADDING = 4_000_000
 
 def test_generated_pngs_grow_by_the_padding_and_decode_to_the_same_image(sandbox_factory):
     padded_box = sandbox_factory(
-        "--pending-seconds", "0", "--running-seconds", "0",
-        "--result-padding-bytes", str(PADDING),
+        "--pending-seconds",
+        "0",
+        "--running-seconds",
+        "0",
+        "--result-padding-bytes",
+        str(PADDING),
     )
     plain_box = sandbox_factory("--pending-seconds", "0", "--running-seconds", "0")
     fields = {"prompt": "a tall ship", "aspectRatio": {"width": 1, "height": 1}}

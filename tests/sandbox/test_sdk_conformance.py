@@ -17,6 +17,7 @@ from PIL import Image
 from videogen import (
     VideoGen,
     VideoGenError,
+    create_public_preview,
     download_file,
     upload_file,
     verify_webhook_signature,
@@ -103,7 +104,13 @@ def test_hydrate_and_get_file(client):
     assert hydrated["download_source"]["url"].startswith("http://127.0.0.1:")
     assert isinstance(hydrated["download_source"]["expires_at"], int)
     assert httpx.get(hydrated["download_source"]["url"]).content == png_bytes()
-    assert plain["download_source"] == {"status": "ready", "url": None, "expires_at": None}
+    assert plain["download_source"] == {
+        "status": "ready",
+        "url": None,
+        "expires_at": None,
+        "width": 320,
+        "height": 200,
+    }
 
 
 def test_list_files_and_archive(sandbox_factory):
@@ -115,11 +122,11 @@ def test_list_files_and_archive(sandbox_factory):
     ]
 
     listed = client.files.get_files(limit=100)
-    assert file_id in [item["file_id"] for item in listed["items"]]
+    assert file_id in [item["file_id"] for item in listed["files"]]
 
     archived = client.files.archive_file(file_id=file_id)
     assert archived["file_id"] == file_id
-    assert file_id not in [item["file_id"] for item in client.files.get_files(limit=100)["items"]]
+    assert file_id not in [item["file_id"] for item in client.files.get_files(limit=100)["files"]]
 
 
 def test_list_tool_executions_pages(client):
@@ -140,7 +147,7 @@ def test_cancel_tool_execution(client):
 
     cancelled = client.tools.cancel_tool_execution(execution_id)
 
-    assert cancelled["status"] == "cancelled"
+    assert cancelled == {"tool_execution_id": execution_id}
     assert client.tools.get_tool_execution_info(execution_id)["status"] == "cancelled"
     polled = client.poll_executed_tool(execution_id, throw_on_failure=False, **FAST_POLL)
     assert polled["status"] == "cancelled"
@@ -194,9 +201,9 @@ def _uploaded_subject(client: VideoGen) -> str:
 
 
 def test_upscale_image_and_wait(lab_client):
-    # The SDK sends its keyword arguments as the body, in camelCase: image_file_id -> imageFileId.
+    # The SDK sends its keyword arguments as the body, in camelCase: imageStorageFileId.
     execution = lab_client.tools.upscale_image_and_wait(
-        image_file_id=_uploaded_subject(lab_client), watermark_mode="AUTO", **FAST_POLL
+        image_storage_file_id=_uploaded_subject(lab_client), watermark_mode="AUTO", **FAST_POLL
     )
 
     assert execution["status"] == "succeeded"
@@ -208,7 +215,7 @@ def test_upscale_image_and_wait(lab_client):
 
 def test_remove_image_background_and_wait(lab_client):
     execution = lab_client.tools.remove_image_background_and_wait(
-        image_file_id=_uploaded_subject(lab_client), is_output_temporary=True, **FAST_POLL
+        image_storage_file_id=_uploaded_subject(lab_client), is_output_temporary=True, **FAST_POLL
     )
 
     assert execution["tool_type"] == "REMOVE_IMAGE_BACKGROUND"
@@ -219,7 +226,7 @@ def test_remove_image_background_and_wait(lab_client):
 
 def test_vectorize_image_and_wait(lab_client):
     execution = lab_client.tools.vectorize_image_and_wait(
-        image_file_id=_uploaded_subject(lab_client), **FAST_POLL
+        image_storage_file_id=_uploaded_subject(lab_client), **FAST_POLL
     )
 
     assert execution["tool_type"] == "VECTORIZE_IMAGE"
@@ -234,7 +241,7 @@ def test_a_failed_execution_raises_in_the_waiting_helpers(lab, lab_client):
     with pytest.raises(VideoGenError) as caught:
         lab_client.tools.generate_image_and_wait(prompt="doomed", **FAST_POLL)
     failed = lab_client.tools.upscale_image_and_wait(
-        image_file_id=_uploaded_subject(lab_client), throw_on_failure=False, **FAST_POLL
+        image_storage_file_id=_uploaded_subject(lab_client), throw_on_failure=False, **FAST_POLL
     )
 
     assert caught.value.body["status"] == "failed"
@@ -250,7 +257,7 @@ def test_injected_errors_reach_the_sdk_as_errors(lab, lab_client):
     lab.faults(rate_limited_share={"tools": 1.0}, server_error_share={"files": 1.0})
 
     with pytest.raises(VideoGenError) as limited:
-        lab_client.tools.vectorize_image(image_file_id="vg_file_x")
+        lab_client.tools.vectorize_image(image_storage_file_id="vg_file_x")
     with pytest.raises(VideoGenError) as failed:
         lab_client.files.get_files()
 
@@ -263,7 +270,7 @@ def test_injected_errors_reach_the_sdk_as_errors(lab, lab_client):
 def test_list_tool_executions_needs_no_tool_type(lab_client):
     source = _uploaded_subject(lab_client)
     generated = lab_client.tools.generate_image(prompt="a")["tool_execution_id"]
-    upscaled = lab_client.tools.upscale_image(image_file_id=source)["tool_execution_id"]
+    upscaled = lab_client.tools.upscale_image(image_storage_file_id=source)["tool_execution_id"]
 
     listed = lab_client.tools.list_tool_executions(limit=10)
 
@@ -285,12 +292,12 @@ def test_webhook_endpoints_create_list_delete(lab_client):
     assert created["signing_secret"].startswith("whsec_")
     assert created["signing_secret_last4"] == created["signing_secret"][-4:]
     listed = lab_client.webhooks.list_webhook_endpoints(limit=10)
-    assert [item["endpoint_id"] for item in listed["items"]] == [created["endpoint_id"]]
-    assert "signing_secret" not in listed["items"][0]
+    assert [item["endpoint_id"] for item in listed["endpoints"]] == [created["endpoint_id"]]
+    assert "signing_secret" not in listed["endpoints"][0]
     assert listed["next_cursor"] is None
 
     assert lab_client.webhooks.delete_webhook_endpoint(created["endpoint_id"]) is None
-    assert lab_client.webhooks.list_webhook_endpoints()["items"] == []
+    assert lab_client.webhooks.list_webhook_endpoints()["endpoints"] == []
     with pytest.raises(VideoGenError) as caught:
         lab_client.webhooks.delete_webhook_endpoint(endpoint_id=created["endpoint_id"])
     assert caught.value.status == 404
@@ -310,7 +317,7 @@ def test_verify_webhook_signature_on_a_real_delivery(lab_client):
             url=hooks.url, events=["tool_execution.succeeded"]
         )["signing_secret"]
         execution = lab_client.tools.vectorize_image_and_wait(
-            image_file_id=_uploaded_subject(lab_client), **FAST_POLL
+            image_storage_file_id=_uploaded_subject(lab_client), **FAST_POLL
         )
         [delivery] = hooks.wait_for(1)
 
@@ -326,3 +333,67 @@ def test_verify_webhook_signature_on_a_real_delivery(lab_client):
     assert again == event
     with pytest.raises(VideoGenError):
         verify_webhook_signature(delivery.body, delivery.headers, "whsec_" + "A" * 32)
+
+
+# -- search, public preview, the file list, numResults on vectorize ----------------
+
+
+@pytest.fixture
+def clocked_client(clocked) -> Iterator[VideoGen]:
+    """A client of the manual-clock sandbox: the test moves time, the SDK never waits."""
+    with VideoGen(api_key=clocked.api_key, base_url=clocked.base_url, timeout=10.0) as client:
+        yield client
+
+
+def test_search_files(clocked, clocked_client):
+    started = clocked_client.tools.generate_image(prompt="a windmill in a tulip field")
+    clocked_client.tools.generate_image(prompt="a windmill", is_output_temporary=True)
+    clocked.advance(2.5)  # finished, and described a moment later
+    [made] = clocked_client.tools.get_tool_execution_info(started["tool_execution_id"])["results"]
+
+    found = clocked_client.files.search_files(query="windmill", num_results=5, self_only=False)
+
+    assert [r["file"]["file_id"] for r in found["results"]] == [made["file_id"]]
+    assert 0 < found["results"][0]["similarity"] <= 1
+    assert found["results"][0]["file"]["description"].startswith("A windmill in a tulip field.")
+
+
+def test_public_preview_with_the_sdk_helper(lab_client):
+    file_id = upload_file(lab_client, png_bytes((5, 50, 150)), **FAST_POLL)["file_id"]
+
+    previewed = create_public_preview(lab_client, file_id, **FAST_POLL)
+    url = previewed["static_public_preview_source"]["url"]
+    fetched = httpx.get(url)
+    disabled = lab_client.files.disable_public_preview(file_id=file_id)
+
+    assert previewed["is_public_preview_enabled"] is True
+    assert previewed["static_public_preview_source"]["expires_at"] is None
+    assert fetched.content == png_bytes((5, 50, 150))
+    assert disabled["is_public_preview_enabled"] is False
+    assert httpx.get(url).status_code == 404
+    again = lab_client.files.enable_public_preview(file_id=file_id)
+    assert again["is_public_preview_enabled"] is True
+
+
+def test_the_file_list_pages_with_the_sdk(lab_client):
+    made = [upload_file(lab_client, png_bytes((n, 7, 7)), **FAST_POLL)["file_id"] for n in range(3)]
+
+    first = lab_client.files.get_files(limit=2)
+    rest = lab_client.files.get_files(limit=2, cursor=first["next_cursor"])
+
+    assert first["has_more"] is True and rest["has_more"] is False
+    assert rest["next_cursor"] is None
+    listed = [f["file_id"] for f in first["files"] + rest["files"]]
+    assert sorted(listed) == sorted(made)
+    assert lab_client.files.get_files()["files"]  # the default limit
+
+
+def test_vectorize_num_results(lab_client):
+    execution = lab_client.tools.vectorize_image_and_wait(
+        image_storage_file_id=_uploaded_subject(lab_client), num_results=2, **FAST_POLL
+    )
+
+    assert len(execution["results"]) == 2
+    for result in execution["results"]:
+        svg = ElementTree.fromstring(download_file(lab_client, result["file_id"]))
+        assert svg.get("viewBox")

@@ -73,14 +73,30 @@ def test_a_malformed_limit_is_refused_not_guessed(text):
         ("/v1/tools/upscale-image", "tools"),
         ("/v1/tools/executions/vg_exec_1", "executions"),
         ("/v1/tools/executions", "executions"),
-        ("/v1/files/vg_file_1/hydrate", "files"),
-        ("/v1/files/upload", "files"),
-        ("/v1/webhooks/endpoints", "webhooks"),
+        ("/v1/tools/executions/vg_exec_1/cancel", "cancel"),
+        ("/v1/files/vg_file_1", "files"),
+        ("/v1/files", "files"),
+        ("/v1/files/vg_file_1/hydrate", "hydrate"),
+        ("/v1/files/upload", "uploads"),
+        ("/v1/files/search", "search"),
+        ("/v1/resources/voices", "resources"),
+        ("/v1/webhooks/endpoints", "webhooks_list"),
         ("/_storage/download/vg_file_1", None),
     ],
 )
 def test_each_path_counts_in_videogens_group(path, group):
     assert group_for(path) == group
+
+
+def test_webhook_calls_count_by_method():
+    assert group_for("/v1/webhooks/endpoints", "POST") == "webhooks_create"
+    assert group_for("/v1/webhooks/endpoints/vg_whep_1", "DELETE") == "webhooks_delete"
+
+
+def test_the_webhooks_shorthand_limits_each_webhook_group():
+    assert parse_limits("webhooks=30/60") == {
+        group: Limit(30, 60.0) for group in ("webhooks_list", "webhooks_create", "webhooks_delete")
+    }
 
 
 # --- the bucket in Redis ------------------------------------------------------------
@@ -216,26 +232,42 @@ def test_an_empty_bucket_refuses_before_sending_anything(sandbox_factory, namesp
     assert box.stats()["executions"] == {"GENERATE_IMAGE": 2}
 
 
-def test_a_429_from_videogen_pauses_the_other_worker_too(sandbox_factory, namespace):
+def test_a_spent_group_pauses_every_worker_until_its_reset(sandbox_factory, namespace):
     box = sandbox_factory("--rate-limit-profile", "strict")  # tools: 5 per 10 s
-    # Studio's own limits are set above VideoGen's here, so that VideoGen refuses.
+    # Studio's own limits are set above VideoGen's here: only VideoGen's headers pace.
     first = sandbox_client(box, namespace, "tools=100/10")
     second = sandbox_client(box, namespace, "tools=100/10")
     for n in range(5):
         first.generate_image(prompt=f"burst {n}")
 
-    with pytest.raises(RateLimitedError) as from_videogen:
-        first.generate_image(prompt="one too many")
+    # The fifth answer said X-RateLimit-Remaining: 0, so nobody sends a sixth.
+    spent = first.rate_limit("tools")
+    assert spent.remaining == 0 and spent.limit == 5 and spent.reset_at > time.time()
     with pytest.raises(RateLimitedError) as held_back:
         second.generate_image(prompt="the other worker")
 
-    assert from_videogen.value.status == 429 and from_videogen.value.retry_after >= 1
+    assert held_back.value.code == "rate_limited_locally"
+    assert 0 < held_back.value.retry_after <= spent.reset_at - time.time() + 1
+    assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 5
+    assert "429" not in box.stats()["responses"]
+    assert second.list_executions(limit=1).items  # reads are another group: not paused
+
+
+def test_a_429_from_videogen_pauses_the_other_worker_too(sandbox_factory, namespace):
+    box = sandbox_factory()
+    first = sandbox_client(box, namespace, "tools=100/10")
+    second = sandbox_client(box, namespace, "tools=100/10")
+    box.faults(rate_limited_share={"tools": 1.0})
+
+    with pytest.raises(RateLimitedError) as from_videogen:
+        first.generate_image(prompt="refused")
+    with pytest.raises(RateLimitedError) as held_back:
+        second.generate_image(prompt="the other worker")
+
+    assert from_videogen.value.status == 429 and from_videogen.value.retry_after > 0
     assert held_back.value.code == "rate_limited_locally"
     assert 0 < held_back.value.retry_after <= from_videogen.value.retry_after
-    # The second worker sent nothing: VideoGen saw five accepted posts and one refused.
-    assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 6
-    assert box.stats()["responses"]["429"] == 1
-    assert second.list_executions(limit=1).items  # reads are another group: not paused
+    assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 1
 
 
 def test_a_held_back_submit_waits_in_the_queue_without_a_request(
@@ -258,3 +290,13 @@ def test_a_held_back_submit_waits_in_the_queue_without_a_request(
     assert second.remote_execution_id is None
     assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 1
     assert box.stats()["executions"] == {"GENERATE_IMAGE": 1}
+
+
+def test_a_pause_holds_in_redis_for_a_group_without_a_bucket(namespace):
+    limiter = redis_limiter(namespace, tools="3/3")
+    other_worker = redis_limiter(namespace, tools="3/3")
+
+    limiter.pause("hydrate", 5)
+
+    assert 4 < other_worker.acquire("hydrate") <= 5
+    assert other_worker.acquire("uploads") == 0.0

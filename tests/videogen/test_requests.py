@@ -82,9 +82,11 @@ def test_sibling_tools_request(make_client, method, path):
 
     [request] = recorder.requests
     assert request.url.path == path
+    # vectorize-image's fields, from its reference page; the siblings' are a guess.
     assert body(request) == {
-        "imageFileId": "vg_file_1",
+        "imageStorageFileId": "vg_file_1",
         "watermarkMode": "AUTO",
+        "numResults": 1,
         "isOutputTemporary": True,
     }
 

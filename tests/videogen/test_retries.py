@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -141,7 +143,7 @@ def test_hydrate_and_cancel_are_retried(make_client):
     client = make_client(recorder)
 
     assert client.hydrate_file("vg_file_1").id == "vg_file_1"
-    assert client.cancel_execution("vg_exec_1").id == "vg_exec_1"
+    assert client.cancel_execution("vg_exec_1") == "vg_exec_1"
     assert len(recorder.requests) == 4
 
 
@@ -179,13 +181,74 @@ def test_429_with_long_retry_after_is_raised_at_once(make_client, sleeps):
     assert sleeps == []
 
 
-def test_429_without_retry_after_uses_the_short_backoff(make_client, sleeps):
-    recorder = Recorder(httpx.Response(429), EXECUTION)
+def test_429_without_any_hint_backs_off_exponentially(make_client, sleeps):
+    recorder = Recorder(httpx.Response(429), httpx.Response(429), httpx.Response(429))
     client = make_client(recorder)
+
+    with pytest.raises(RateLimitedError) as caught:
+        client.get_execution("vg_exec_1")
+
+    # 1 s, then 2 s; the third wait (4 s) is too long to sleep here: the caller re-schedules.
+    assert sleeps == [1.0, 2.0]
+    assert caught.value.retry_after == 4.0
+
+
+def test_429_waits_until_x_ratelimit_reset(make_client, sleeps):
+    reset = int(time.time()) + 30
+    answer = httpx.Response(
+        429,
+        headers={"X-RateLimit-Limit": "500", "X-RateLimit-Remaining": "0",
+                 "X-RateLimit-Reset": str(reset)},
+    )
+    client = make_client(Recorder(answer))
+
+    with pytest.raises(RateLimitedError) as caught:
+        client.get_execution("vg_exec_1")
+
+    assert sleeps == []
+    assert reset - time.time() <= caught.value.retry_after <= reset - time.time() + 1
+    assert caught.value.rate_limit.remaining == 0 and caught.value.rate_limit.limit == 500
+
+
+def test_a_429_while_requests_remain_backs_off_instead_of_waiting_an_hour(make_client, sleeps):
+    answer = httpx.Response(
+        429,
+        headers={"X-RateLimit-Limit": "500", "X-RateLimit-Remaining": "120",
+                 "X-RateLimit-Reset": str(int(time.time()) + 3000)},
+    )
+    client = make_client(Recorder(answer, EXECUTION))
 
     client.get_execution("vg_exec_1")
 
-    assert sleeps == [0.2]
+    assert sleeps == [1.0]
+
+
+def test_retry_after_wins_over_the_reset_when_it_comes(make_client, sleeps):
+    answer = httpx.Response(
+        429, headers={"Retry-After": "1", "X-RateLimit-Reset": str(int(time.time()) + 300)}
+    )
+    client = make_client(Recorder(answer, EXECUTION))
+
+    client.get_execution("vg_exec_1")
+
+    assert sleeps == [1.0]
+
+
+def test_every_answer_says_where_its_group_stands(make_client):
+    headers = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
+               "X-RateLimit-Reset": "1800000000"}
+    client = make_client(
+        Recorder(httpx.Response(200, json={"toolExecutionId": "vg_exec_1"}, headers=headers))
+    )
+
+    client.get_execution("vg_exec_1")
+
+    info = client.rate_limit("executions")
+    assert (info.group, info.limit, info.remaining, info.reset_at) == (
+        "executions", 5000, 4999, 1800000000.0
+    )
+    assert client.last_rate_limit == info
+    assert client.rate_limit("tools") is None
 
 
 def test_client_errors_are_not_retried(make_client):

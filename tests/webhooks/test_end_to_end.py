@@ -67,8 +67,9 @@ def test_a_generation_lands_through_its_webhook_not_a_poll(hooked):
     assert generation.results.count() == 2
     stats = hooked.stats()
     assert stats["webhooks"]["succeeded"] == 1
-    # One GET of the execution, by the ingest; none by polling.
-    assert stats["requests"]["GET /v1/tools/executions/{execution_id}"] == 1
+    # The payload's results are hydrated: no GET of the execution, no hydrate.
+    assert stats["requests"].get("GET /v1/tools/executions/{execution_id}", 0) == 0
+    assert not [r for r in stats["requests"] if r.endswith("/hydrate")]
 
 
 def test_duplicated_deliveries_are_applied_once(hooked):
@@ -101,6 +102,7 @@ def test_dropped_deliveries_end_through_the_fallback_poll(hooked, settings):
     stats = hooked.stats()
     assert stats["webhooks"]["dropped"] == 2 and stats["webhooks"]["attempted"] == 0
     assert not WebhookDelivery.objects.exists()
-    # Each generation: at least one fallback poll, then the ingest's read.
-    assert stats["requests"]["GET /v1/tools/executions/{execution_id}"] >= 4
+    # Each generation: at least one fallback poll, whose answer the ingest uses as it is.
+    assert stats["requests"]["GET /v1/tools/executions/{execution_id}"] >= 2
+    assert not [r for r in stats["requests"] if r.endswith("/hydrate")]
     assert Result.objects.count() == 4
