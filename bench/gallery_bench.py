@@ -95,6 +95,13 @@ def seed(name: str, count: int):
     with open(os.devnull, "w") as quiet:
         call_command("seed_gallery", team=name, results=count, create=True, stdout=quiet)
     team = Team.objects.get(name=name)
+    # Ratings (issue 15) as the discussion app keeps them on each result: a spread of
+    # scores with many ties, so the rating sort's keyset crosses equal scores.
+    from django.db.models import F
+
+    from studio.generations.models import Result
+
+    Result.objects.filter(team=team).update(rating_score=(F("id") * 37) % 41 * 10, rating_count=1)
     # A member, not the owner: members' galleries also apply the review rule.
     member = Membership.objects.filter(team=team, role=Role.MEMBER).select_related("user").first()
     client = Client()
@@ -118,6 +125,19 @@ def deep_cursor(team, fraction=0.9) -> str:
     return str(Cursor(row["created_at"], row["pk"]))
 
 
+def deep_rating_cursor(team, fraction=0.9) -> str:
+    from studio.gallery.selectors import Cursor
+    from studio.generations.models import Result
+
+    total = Result.objects.filter(team=team).count()
+    row = (
+        Result.objects.filter(team=team)
+        .order_by("-rating_score", "-created_at", "-pk")
+        .values("rating_score", "created_at", "pk")[int(total * fraction)]
+    )
+    return str(Cursor(row["created_at"], row["pk"], row["rating_score"]))
+
+
 def requests():
     """(label, url for a team, extra headers): what people and infinite scroll ask for."""
     cursors = {}
@@ -127,12 +147,20 @@ def requests():
             cursors[team.pk] = deep_cursor(team)
         return f"/gallery/?cursor={cursors[team.pk]}"
 
+    def deep_rated(team):
+        key = ("rating", team.pk)
+        if key not in cursors:
+            cursors[key] = deep_rating_cursor(team)
+        return f"/gallery/?sort=rating&cursor={cursors[key]}"
+
     fragment = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "gallery-more"}
     return [
         ("first page", lambda team: "/gallery/", {}),
         ("deep page (90%), full", deep, {}),
         ("deep page (90%), scroll", deep, fragment),
         ("search 'lighthouse'", lambda team: "/gallery/?q=lighthouse", {}),
+        ("by team's rating, first", lambda team: "/gallery/?sort=rating", {}),
+        ("by team's rating, deep (90%)", deep_rated, fragment),
     ]
 
 

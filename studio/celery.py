@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 import studio.broker  # noqa: F401  (registers the embedded broker's studio-sqlite:// transport)
 
@@ -24,4 +25,9 @@ def schedule_periodic_tasks(sender, **kwargs):
         6 * 3600,
         sender.signature("generations.purge_trash"),
         name="purge the Trash of what is past its 30 days",
+    )
+    sender.add_periodic_task(
+        crontab(hour=settings.STUDIO_DIGEST_HOUR, minute=0),
+        sender.signature("discussion.send_notification_digests"),
+        name="daily notification digests",
     )

@@ -4,6 +4,7 @@ Celery broker, the local VideoGen sandbox)."""
 
 import os
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -110,6 +111,7 @@ INSTALLED_APPS = [
     "studio.audit",
     "studio.teams",
     "studio.generations",
+    "studio.discussion",
     "studio.gallery",
     "studio.webhooks",
     "studio.review",
@@ -285,6 +287,16 @@ STUDIO_MAX_REQUEST_BYTES = envint(
 STUDIO_MAX_REFERENCE_PIXELS = envint("STUDIO_MAX_REFERENCE_PIXELS", 40_000_000)
 STUDIO_MAX_RESULT_BYTES = envint("STUDIO_MAX_RESULT_BYTES", 200 * 1024 * 1024)
 STUDIO_MAX_RESULT_PIXELS = envint("STUDIO_MAX_RESULT_PIXELS", 200_000_000)
+# Cost before submit: a price per image (a decimal, e.g. "0.04") shows money on the
+# form and the usage page; empty: images only.
+_price = envstr("STUDIO_PRICE_PER_IMAGE")
+try:
+    STUDIO_PRICE_PER_IMAGE = Decimal(_price) if _price else None
+except InvalidOperation:
+    raise ImproperlyConfigured("STUDIO_PRICE_PER_IMAGE must be a decimal number") from None
+STUDIO_CURRENCY = envstr("STUDIO_CURRENCY", "USD")
+# The daily notification digest goes out at this hour (TIME_ZONE), to those who asked.
+STUDIO_DIGEST_HOUR = envint("STUDIO_DIGEST_HOUR", 7)
 STUDIO_GALLERY_PAGE_SIZE = envint("STUDIO_GALLERY_PAGE_SIZE", 48)
 # Deleted generations and images can be restored from the Trash for this long.
 STUDIO_TRASH_DAYS = envint("STUDIO_TRASH_DAYS", 30)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("studio.accounts.urls")),
     path("", include("studio.gallery.urls")),
     path("", include("studio.teams.urls")),
+    path("", include("studio.discussion.urls")),
     path("", include("studio.generations.urls")),
     path("", include("studio.review.urls")),
 ]

@@ -21,6 +21,9 @@ LAYERS: list[set[str]] = [
     {"teams"},
     {"accounts"},  # a new account gets its personal team
     {"generations"},
+    # Talk about results; gallery (sort by rating, client links) and review
+    # (decisions) tell people through it, so it sits below them.
+    {"discussion"},
     {"gallery", "review", "webhooks", "ops"},
 ]
 # Project-package modules (studio/*.py) that apps may import: they import no app.

@@ -53,6 +53,11 @@ class AuditEntry(models.Model):
         RESULT_DELETE = "result.delete", "Moved an image to the Trash"
         RESULT_RESTORE = "result.restore", "Restored an image from the Trash"
         RESULT_PURGE = "result.purge", "Purged an image from the Trash"
+        HANDOVER = "member.handover", "Handed a departing member's work over"
+        CLIENT_LINK_CREATE = "client_link.create", "Made a client link"
+        CLIENT_LINK_REVOKE = "client_link.revoke", "Revoked a client link"
+        CLIENT_VISIT = "client.visit", "A client opened a link"
+        CLIENT_PICK = "client.pick", "A client picked, approved or commented"
 
     class Via(models.TextChoices):
         STUDIO = "studio", "Studio"
@@ -115,6 +120,11 @@ class AuditEntry(models.Model):
         "require_approval": "Require approval",
         "approved_existing": "Images approved with it",
         "missing_images": "Images to fetch again",
+        "handed_to": "Handed to",
+        "collections": "Collections",
+        "share_links": "Share links",
+        "client_links": "Client links",
+        "sessions_ended": "Sessions ended",
     }
 
     def changes(self) -> list[tuple[str, str | None, str | None]]:

@@ -10,6 +10,7 @@ class GalleryConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_ensure_search_index, sender=self)
+        from . import receivers  # noqa: F401  (teams tells the gallery through signals)
 
 
 def _ensure_search_index(sender, using, **kwargs):

@@ -11,6 +11,7 @@ from .models import Collection
 
 # Results exist once a generation succeeded; a failed one may have stored some.
 RESULT_STATUSES = [(Status.SUCCEEDED.value, "Succeeded"), (Status.FAILED.value, "Failed")]
+STAR_CHOICES = [(n, f"{n} ★ and up" if n < 5 else "5 ★") for n in range(1, 6)]
 SHARE_LIFETIMES = {
     "": None,
     "1": timedelta(days=1),
@@ -60,6 +61,22 @@ class GalleryFilterForm(PlainLabels, forms.Form):
         empty_label="Any collection",
     )
 
+    sort = forms.ChoiceField(label="Sort by", choices=selectors.SORTS, required=False)
+    rating = forms.TypedChoiceField(
+        label="Team's rating",
+        choices=[("", "Any rating"), *STAR_CHOICES],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    my_rating = forms.TypedChoiceField(
+        label="My rating",
+        choices=[("", "Any"), *STAR_CHOICES],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
     def __init__(self, *args, team=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["member"].queryset = (
@@ -87,6 +104,10 @@ class GalleryFilterForm(PlainLabels, forms.Form):
             date_to=data.get("date_to"),
             favourites_of=user if data.get("favourites") else None,
             collection=data.get("collection"),
+            min_rating=data.get("rating"),
+            my_min_rating=data.get("my_rating"),
+            rater=user,
+            sort=data.get("sort") or selectors.NEWEST,
         )
 
     @property

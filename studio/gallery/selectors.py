@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery
 from django.http import Http404
 
 from studio.generations import selectors as generation_selectors
@@ -25,19 +25,24 @@ from .models import Collection, CollectionItem, Favourite, ShareLink
 PAGE_SIZE = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_ID = 2**63 - 1  # a BigAutoField's largest value
-_CURSOR = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+_CURSOR = re.compile(r"^(?:(\d{1,6})\.)?(\d{1,20})-(\d{1,20})$")
+
+NEWEST, TOP_RATED, MY_RATING = "", "rating", "mine"
+SORTS = [(NEWEST, "Newest first"), (TOP_RATED, "Team's rating"), (MY_RATING, "My rating")]
 
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a page ends: the last result's (created_at, id). Shown in URLs as `µs-id`."""
+    """Where a page ends: the last result's (created_at, id), and its score when the
+    gallery is sorted by rating. Shown in URLs as `µs-id` or `score.µs-id`."""
 
     created_at: datetime
     pk: int
+    score: int | None = None
 
     @classmethod
-    def after(cls, result: Result) -> Cursor:
-        return cls(result.created_at, result.pk)
+    def after(cls, result: Result, score: int | None = None) -> Cursor:
+        return cls(result.created_at, result.pk, score)
 
     @classmethod
     def parse(cls, text: str) -> Cursor:
@@ -45,17 +50,19 @@ class Cursor:
         match = _CURSOR.match(text or "")
         if not match:
             raise ValueError("not a gallery cursor")
-        micros, pk = (int(g) for g in match.groups())
-        if pk > MAX_ID:  # no row has it; the database would refuse the number itself
+        score, micros, pk = match.groups()
+        if int(pk) > MAX_ID:  # no row has it; the database would refuse the number itself
             raise ValueError("not a gallery cursor")
         try:
-            return cls(_EPOCH + timedelta(microseconds=micros), pk)
+            created = _EPOCH + timedelta(microseconds=int(micros))
         except OverflowError:  # past year 9999: no result was made then
             raise ValueError("not a gallery cursor") from None
+        return cls(created, int(pk), None if score is None else int(score))
 
     def __str__(self) -> str:
         micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
-        return f"{micros}-{self.pk}"
+        prefix = "" if self.score is None else f"{self.score}."
+        return f"{prefix}{micros}-{self.pk}"
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,10 @@ class Filters:
     date_to: date | None = None
     favourites_of: object | None = None  # a user
     collection: Collection | None = None
+    min_rating: int | None = None  # the team's average, in stars
+    my_min_rating: int | None = None
+    rater: object | None = None  # whose rating "my rating" means (a user)
+    sort: str = NEWEST
 
 
 @dataclass
@@ -105,7 +116,36 @@ def _filtered(queryset, filters: Filters):
         queryset = queryset.filter(favourites__user=filters.favourites_of)
     if filters.collection is not None:
         queryset = queryset.filter(collection_items__collection=filters.collection)
+    if filters.min_rating:
+        queryset = queryset.filter(rating_score__gte=filters.min_rating * 100)
+    if filters.rater is not None and (filters.sort == MY_RATING or filters.my_min_rating):
+        # One row per result: a person rates an image once (discussion.Rating).
+        mine = FilteredRelation("ratings", condition=Q(ratings__user=filters.rater))
+        queryset = queryset.annotate(mine=mine, my_stars=F("mine__stars")).filter(
+            my_stars__gte=filters.my_min_rating or 1
+        )
     return queryset
+
+
+def _sort_key(filters: Filters) -> str | None:
+    """The score a sort orders by first (None: newest first)."""
+    if filters.sort == TOP_RATED:
+        return "rating_score"
+    if filters.sort == MY_RATING and filters.rater is not None:
+        return "my_stars"
+    return None
+
+
+def _after(queryset, cursor: Cursor, key: str | None):
+    """Rows after `cursor` in (key desc, created_at desc, id desc), written as
+    ranges the (team, [score,] created_at, id) index walks, not a scan."""
+    older = Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, pk__lt=cursor.pk)
+    if key is None:
+        return queryset.filter(created_at__lte=cursor.created_at).filter(older)
+    score = cursor.score or 0
+    return queryset.filter(**{f"{key}__lte": score}).filter(
+        Q(**{f"{key}__lt": score}) | (Q(**{key: score}) & older)
+    )
 
 
 def _visible(queryset, *, team, membership):
@@ -135,11 +175,14 @@ def gallery_results(
         _visible(for_team(Result, team).exclude(thumbnail=""), team=team, membership=membership),
         filters or Filters(),
     ).select_related("generation", "generation__created_by")
+    filters = filters or Filters()
+    key = _sort_key(filters)
     if cursor is not None:
-        queryset = queryset.filter(created_at__lte=cursor.created_at).filter(
-            Q(created_at__lt=cursor.created_at) | Q(pk__lt=cursor.pk)
-        )
-    rows = list(queryset.order_by("-created_at", "-pk")[: limit + 1])
+        if (cursor.score is None) != (key is None):
+            raise ValueError("That page cursor belongs to another sort order.")
+        queryset = _after(queryset, cursor, key)
+    order = ["-created_at", "-pk"] if key is None else [f"-{key}", "-created_at", "-pk"]
+    rows = list(queryset.order_by(*order)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     favourite_ids = set()
@@ -151,7 +194,17 @@ def gallery_results(
         )
     for row in rows:
         row.is_favourite = row.pk in favourite_ids
-    return Page(rows, Cursor.after(rows[-1]) if more else None, favourite_ids)
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = Cursor.after(last, None if key is None else getattr(last, key))
+    return Page(rows, next_cursor, favourite_ids)
+
+
+def newest_cursor(*, team) -> Cursor | None:
+    """Where the news poller starts when the page is not sorted newest first."""
+    newest = for_team(Result, team).exclude(thumbnail="").order_by("-created_at", "-pk").first()
+    return Cursor.after(newest) if newest else None
 
 
 def has_newer_results(*, team, membership, filters: Filters, after: Cursor | None) -> bool:

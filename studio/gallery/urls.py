@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import proofing_views, views
 
 urlpatterns = [
     # The gallery and what people do with its results.
@@ -47,6 +47,31 @@ urlpatterns = [
         "s/<slug:share_token>/media/<int:pk>/<str:kind>/",
         views.shared_media,
         name="shared_media",
+    ),
+    # Client links (proofing): made on a collection, opened by a client with no account.
+    path(
+        "collections/<int:pk>/client-links/",
+        proofing_views.collection_client_links,
+        name="collection_client_links",
+    ),
+    path(
+        "collections/<int:pk>/client-activity/",
+        proofing_views.collection_client_activity,
+        name="collection_client_activity",
+    ),
+    path(
+        "client-links/<int:pk>/revoke/",
+        proofing_views.client_link_revoke,
+        name="client_link_revoke",
+    ),
+    path("c/<slug:token>/", proofing_views.client_link, name="client_link"),
+    path("c/<slug:token>/unlock/", proofing_views.client_unlock, name="client_unlock"),
+    path("c/<slug:token>/name/", proofing_views.client_name, name="client_name"),
+    path("c/<slug:token>/results/<int:pk>/", proofing_views.client_pick, name="client_pick"),
+    path(
+        "c/<slug:token>/media/<int:pk>/<str:kind>/",
+        proofing_views.client_media,
+        name="client_media",
     ),
     # Media bytes, for members.
     path("media/results/<int:pk>/<str:kind>/", views.result_media, name="result_media"),

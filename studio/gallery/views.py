@@ -53,8 +53,12 @@ def gallery(request):
     form.is_valid()
     if "collection" in form.errors:  # another team's collection id: not told apart
         raise Http404("No such collection.")
-    page = _page(request, form.filters(user=request.user))
-    newest = selectors.Cursor.after(page["results"][0]) if page["results"] else None
+    filters = form.filters(user=request.user)
+    page = _page(request, filters)
+    if filters.sort != selectors.NEWEST:
+        newest = selectors.newest_cursor(team=request.team)
+    else:
+        newest = selectors.Cursor.after(page["results"][0]) if page["results"] else None
     # The news poller starts from what the middleware read before the page's rows.
     context = {
         "form": form,
@@ -416,12 +420,15 @@ def _page(request, filters, *, team=None) -> dict:
         cursor = selectors.Cursor.parse(text) if text else None
     except ValueError:
         raise BadRequest("That page cursor is not one this gallery wrote.") from None
-    page = selectors.gallery_results(
-        team=team or request.team,
-        membership=request.membership if team is None else None,
-        filters=filters,
-        cursor=cursor,
-    )
+    try:
+        page = selectors.gallery_results(
+            team=team or request.team,
+            membership=request.membership if team is None else None,
+            filters=filters,
+            cursor=cursor,
+        )
+    except ValueError as exc:  # a cursor of another sort order
+        raise BadRequest(str(exc)) from None
     next_query = None
     if page.next_cursor is not None:
         query = request.GET.copy()

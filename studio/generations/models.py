@@ -11,6 +11,8 @@ from django.utils.text import slugify
 from studio.teams.models import Team
 from studio.videogen import ASPECT_RATIOS
 
+from .signals import generation_finished
+
 
 class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -290,6 +292,8 @@ class Generation(models.Model):
                 self._record_change()
         if moved:
             self.refresh_from_db()
+            if to in (Status.FAILED, Status.UNKNOWN):
+                generation_finished.send(sender=Generation, generation=self)
         return bool(moved)
 
     def touch(self, **fields) -> None:
@@ -343,6 +347,10 @@ class Result(models.Model):
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The team's star ratings (discussion app), summed up here so the gallery
+    # sorts by them from one index: the average x 100, rounded; 0 while unrated.
+    rating_score = models.PositiveIntegerField(default=0)
+    rating_count = models.PositiveIntegerField(default=0)
 
     objects = VisibleResultManager()
     all_objects = models.Manager()  # noqa: DJ012 (a second manager, not a field)
@@ -357,6 +365,9 @@ class Result(models.Model):
         indexes = [
             models.Index(fields=["team", "-created_at"], name="result_team_newest"),
             models.Index(fields=["team", "review_state"], name="result_team_review"),
+            models.Index(
+                fields=["team", "-rating_score", "-created_at", "-id"], name="result_team_rating"
+            ),
         ]
 
     def __str__(self):
@@ -366,6 +377,10 @@ class Result(models.Model):
     def audit_label(self) -> str:
         """The prompt, not "image 4 of generation 17": what a person recognises."""
         return f"“{self.generation.prompt[:80]}” (image {self.position + 1})"
+
+    @property
+    def rating_average(self) -> float | None:
+        return self.rating_score / 100 if self.rating_count else None
 
     @property
     def is_stored(self) -> bool:

@@ -43,6 +43,7 @@ from .models import (
     Tool,
     VideoGenAccount,
 )
+from .signals import generation_finished
 
 log = logging.getLogger(__name__)
 
@@ -397,6 +398,7 @@ def ingest(generation_id: int, sources: list[dict] | None = None) -> None:
     generation.touch(ingested_at=timezone.now())
     if generation.watermark_mode == "NONE" and not VideoGenAccount.current().has_production_addon:
         VideoGenAccount.learn_production_addon(True, note=f"NONE worked: {generation}")
+    generation_finished.send(sender=Generation, generation=generation)
     log.info("generation %s: stored %d results", generation.pk, len(sources))
 
 

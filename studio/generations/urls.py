@@ -7,6 +7,7 @@ urlpatterns = [
     path("generations/", views.generation_create, name="generation_create"),
     path("generations/updates/", views.gallery_updates, name="gallery_updates"),
     path("generations/prompts/", views.prompt_history, name="prompt_history"),
+    path("generations/cost/", views.generation_cost, name="generation_cost"),
     path("generations/<int:pk>/cancel/", views.generation_cancel, name="generation_cancel"),
     path(
         "generations/<int:pk>/resubmit/", views.generation_resubmit, name="generation_resubmit"

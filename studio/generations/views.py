@@ -19,7 +19,8 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
-from . import downloads, selectors, services
+from . import downloads, presence, selectors, services
+from .cost import cost_of
 from .forms import GenerationForm
 from .models import Generation, Tool
 from .quota import QuotaExceeded
@@ -28,6 +29,7 @@ from .visibility import review_in_progress, review_status_text, team_policy
 PAGE = "generations/studio.html"
 RESULT_PAGE = "generations/result.html"
 TRASH_PAGE = "generations/trash.html"
+COST = "generations/cost.html"
 
 
 def _require_generate_permission(request) -> None:
@@ -37,6 +39,8 @@ def _require_generate_permission(request) -> None:
 
 @require_GET
 def studio(request):
+    if request.team is not None:
+        presence.mark_watching(team_id=request.team.pk, user_id=request.user.pk)
     return render(request, PAGE, _page_context(request, GenerationForm(team=request.team)))
 
 
@@ -80,6 +84,18 @@ def generation_create(request):
     dropped = ("references", "reference_ids", "idempotency_key")
     kept = {k: v for k, v in data.items() if k not in dropped}
     return render(request, f"{PAGE}#created", {"form": GenerationForm(initial=kept)})
+
+
+@require_GET
+def generation_cost(request):
+    """The form's "Uses N images — …" line, asked again whenever the count changes."""
+    _require_generate_permission(request)
+    try:
+        images = min(max(int(request.GET.get("num_results", "1")), 1), 100)
+    except ValueError:
+        images = 1
+    cost = cost_of(team_id=request.team.pk, user_id=request.user.pk, images=images)
+    return render(request, COST, {"cost": cost})
 
 
 @require_GET
@@ -161,6 +177,8 @@ def gallery_updates(request):
     team = request.team
     if team is None:
         raise PermissionDenied
+    # Someone is looking: a generation ending now needs no notification (discussion app).
+    presence.mark_watching(team_id=team.pk, user_id=request.user.pk)
     # Teams app: with nothing in flight the page keeps a slow "idle" poll, so a
     # teammate's new generation still shows up; a change bumps change_seq, so
     # an idle no-change answer needs no further read.

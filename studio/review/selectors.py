@@ -8,12 +8,13 @@ from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncMonth
 from django.http import Http404
 
 from studio.audit.models import AuditEntry
+from studio.generations.cost import spend
 from studio.generations.models import Generation, Result, Tool
-from studio.generations.quota import Month, images_used
+from studio.generations.quota import Month, counts_against_quota, images_used
 from studio.generations.visibility import team_policy
 from studio.teams.models import Team
 
@@ -83,7 +84,14 @@ class UsageRow:
     generations: int = 0
     images_requested: int = 0
     images_delivered: int = 0
+    # Images that count (reached VideoGen or still on the way), as the quota counts them.
+    images_billed: int = 0
     executions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def spend(self):
+        """Money at STUDIO_PRICE_PER_IMAGE; None when no price is set."""
+        return spend(self.images_billed)
 
     @property
     def tool_counts(self) -> list[int]:
@@ -128,6 +136,9 @@ def usage_for_month(*, team: Team, month: Month) -> Usage:
     for row in generations.values("created_by").annotate(n=Count("pk"), images=Sum("num_results")):
         member = members[row["created_by"]]
         member.generations, member.images_requested = row["n"], row["images"]
+    billed = generations.filter(counts_against_quota())
+    for row in billed.values("created_by").annotate(images=Sum("num_results")):
+        members[row["created_by"]].images_billed = row["images"]
     for row in results.values("generation__created_by").annotate(n=Count("pk")):
         members[row["generation__created_by"]].images_delivered = row["n"]
     executed = generations.exclude(remote_execution_id=None)
@@ -138,6 +149,7 @@ def usage_for_month(*, team: Team, month: Month) -> Usage:
         team_row.generations += member.generations
         team_row.images_requested += member.images_requested
         team_row.images_delivered += member.images_delivered
+        team_row.images_billed += member.images_billed
         for tool, n in member.executions.items():
             team_row.executions[tool] = team_row.executions.get(tool, 0) + n
 
@@ -181,3 +193,50 @@ def audit_thumbnails(*, team, entries) -> set[str]:
            if e.target_type == "generations.result" and e.target_id.isdigit()]
     stored = Result.objects.filter(team=team, pk__in=ids).exclude(thumbnail="")
     return {str(pk) for pk in stored.values_list("pk", flat=True)}
+
+
+def usage_by_month(*, team: Team, last: Month, months: int = 12) -> list[tuple[Month, UsageRow]]:
+    """Per month (oldest first, ending with `last`): the team's images and spend."""
+    first = last
+    for _ in range(months - 1):
+        first = first.previous
+    generations = Generation.objects.filter(
+        team=team, created_at__gte=first.start, created_at__lt=last.end
+    ).filter(counts_against_quota())
+    totals = {
+        (row["month"].year, row["month"].month): row
+        for row in generations.annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(n=Count("pk"), images=Sum("num_results"))
+    }
+    rows, month = [], first
+    while True:
+        found = totals.get((month.year, month.month), {})
+        rows.append(
+            (
+                month,
+                UsageRow(
+                    f"{month}",
+                    generations=found.get("n", 0),
+                    images_billed=found.get("images") or 0,
+                ),
+            )
+        )
+        if month == last:
+            return rows
+        month = month.next
+
+
+def usage_csv_rows(*, team: Team, last: Month, months: int = 12):
+    """month, member, ...: one row per member per month, for the CSV export."""
+    first = last
+    for _ in range(months - 1):
+        first = first.previous
+    month = first
+    while True:
+        for row in usage_for_month(team=team, month=month).members:
+            if row.generations:
+                yield month, row
+        if month == last:
+            return
+        month = month.next

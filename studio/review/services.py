@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.urls import reverse
 
 from studio.audit.models import AuditEntry
 from studio.audit.services import record as audit_record
+from studio.discussion.models import Kind
+from studio.discussion.services import notify
 from studio.generations.models import Generation, Result
 from studio.teams.models import Team, TeamPolicy
 
@@ -72,9 +75,29 @@ def review_decide(
             )
             changed_generations.add(result.generation_id)
             changed += 1
+            _tell_creator(result=result, actor=actor, approve=approve, reason=reason)
         for generation in Generation.objects.filter(pk__in=changed_generations):
             generation.touch()
     return changed
+
+
+def _tell_creator(*, result: Result, actor, approve: bool, reason: str) -> None:
+    creator = result.generation.created_by
+    if actor is not None and creator.pk == actor.pk:
+        return
+    who = actor.get_username() if actor is not None else "Studio"
+    text = (
+        f"{who} approved your {result.audit_label.lower()}."
+        if approve
+        else f"{who} rejected your {result.audit_label.lower()}: {reason}"
+    )
+    notify(
+        team_id=result.team_id,
+        user=creator,
+        kind=Kind.REVIEW,
+        text=text,
+        url=reverse("result_detail", args=[result.pk]),
+    )
 
 
 # --- team policy ----------------------------------------------------------------

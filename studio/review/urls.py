@@ -8,5 +8,6 @@ urlpatterns = [
     path("review/results/<int:pk>/decide/", views.result_decide, name="review_result_decide"),
     path("review/audit/", views.audit_log, name="review_audit"),
     path("review/usage/", views.usage, name="review_usage"),
+    path("review/usage.csv", views.usage_csv, name="review_usage_csv"),
     path("review/settings/", views.review_settings, name="review_settings"),
 ]

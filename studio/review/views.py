@@ -1,5 +1,9 @@
+import csv
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
@@ -106,11 +110,56 @@ def usage(request):
     report = selectors.usage_for_month(team=request.team, month=month)
     context = {
         "usage": report,
+        "by_month": selectors.usage_by_month(team=request.team, last=month),
+        "price": settings.STUDIO_PRICE_PER_IMAGE,
+        "currency": settings.STUDIO_CURRENCY,
         "member_chart": member_chart(report),
         "day_chart": day_chart(report),
         "is_current": month == Month.current(),
     }
     return render(request, USAGE, context)
+
+
+@require_GET
+def usage_csv(request):
+    """Per member and month, the last 12 months up to `month`: images and spend."""
+    _require_reviewer(request)
+    month = Month.parse(request.GET.get("month", "")) or Month.current()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="usage-{month}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "month",
+            "member",
+            "generations",
+            "images requested",
+            "images counted",
+            "images delivered",
+            "spend",
+            "currency",
+        ]
+    )
+    for row_month, row in selectors.usage_csv_rows(team=request.team, last=month):
+        money = row.spend
+        writer.writerow(
+            [
+                str(row_month),
+                _csv_safe(row.label),
+                row.generations,
+                row.images_requested,
+                row.images_billed,
+                row.images_delivered,
+                "" if money is None else f"{money:.2f}",
+                settings.STUDIO_CURRENCY if money is not None else "",
+            ]
+        )
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @require_http_methods(["GET", "POST"])

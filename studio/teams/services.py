@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib.auth import SESSION_KEY as SESSION_USER_KEY
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +23,7 @@ from studio.audit.models import AuditEntry
 from studio.audit.services import record as audit_record
 
 from .models import Invitation, Membership, Role, Team
+from .signals import member_removed
 
 Via = AuditEntry.Via
 
@@ -225,21 +228,45 @@ def membership_set_image_limit(
 
 
 @transaction.atomic
-def membership_remove(*, actor: Membership, membership: Membership) -> None:
+def membership_remove(
+    *, actor: Membership, membership: Membership, heir: Membership | None = None
+) -> None:
+    """Remove someone else. Their images stay in the team with their name; what
+    they shared (collections, links) passes to `heir` (the remover by default),
+    through the apps that own it (signals.member_removed); their sessions end."""
     _lock_team(actor.team_id)
     actor, membership = _fresh(actor), _fresh(membership)
+    heir = _fresh(heir) if heir is not None else actor
     if membership.pk == actor.pk:
         raise TeamRuleError("To leave the team yourself, use “Leave team”.")
     if not actor.can_manage(membership):
         raise PermissionDenied("You cannot remove this person.")
+    if heir.team_id != actor.team_id or heir.pk == membership.pk:
+        raise TeamRuleError("Hand their work to another member of this team.")
+    member_removed.send(sender=Membership, membership=membership, heir=heir, actor=actor.user)
+    ended = _end_sessions(user_id=membership.user_id)
     _record(
         actor=actor.user,
         action="member.remove",
         membership=membership,
         before={"role": membership.role},
-        after={},
+        after={"handed_to": heir.user.get_username(), "sessions_ended": ended},
     )
     membership.delete()
+
+
+def _end_sessions(*, user_id: int) -> int:
+    """Sign the person out everywhere, so no open page of theirs keeps working.
+
+    Sessions are stored in the database (Django's default engine); only the
+    unexpired ones are read.
+    """
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_USER_KEY) == str(user_id):
+            session.delete()
+            ended += 1
+    return ended
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -157,8 +158,14 @@ def member_limit(request, pk: int):
 def member_remove(request, pk: int):
     actor = _membership(request)
     member = selectors.membership_for_team(team=request.team, pk=pk)
+    heir = None
+    if request.POST.get("heir"):
+        try:
+            heir = selectors.membership_for_team(team=request.team, pk=int(request.POST["heir"]))
+        except ValueError:
+            raise Http404("No such member.") from None
     try:
-        services.membership_remove(actor=actor, membership=member)
+        services.membership_remove(actor=actor, membership=member, heir=heir)
     except TeamRuleError as exc:
         return _members(request, error=(pk, str(exc)))
     return _members(request)

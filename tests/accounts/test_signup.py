@@ -174,6 +174,12 @@ PUBLIC = {
     "shared",
     "shared_result",
     "shared_media",
+    # client links (proofing): the token is the visitor's key
+    "client_link",
+    "client_unlock",
+    "client_name",
+    "client_pick",
+    "client_media",
 }
 
 

@@ -16,7 +16,15 @@ from django.urls.converters import IntConverter
 from django.utils import timezone
 
 from studio.audit.models import AuditEntry
-from studio.gallery.models import Collection, CollectionItem, Favourite, ShareLink
+from studio.discussion.models import Comment, Notification, Rating
+from studio.gallery.models import (
+    ClientLink,
+    ClientPick,
+    Collection,
+    CollectionItem,
+    Favourite,
+    ShareLink,
+)
 from studio.generations.models import Generation, Reference, Result, Status
 from studio.teams.models import Invitation, Membership, Role
 from tests.fixtures.factories import make_member, make_user
@@ -46,6 +54,8 @@ WITH_IDS = {
     for name, route, converters in _routes()
     if any(isinstance(c, IntConverter) for c in converters.values())
 }
+
+IN_THREE_DAYS = (timezone.now() + timezone.timedelta(days=3)).date().isoformat()
 
 # For each URL with an id: the method, what each argument names, and the form data.
 # Kinds are the objects of `world` below; other arguments are fixed strings.
@@ -90,6 +100,21 @@ ID_URLS = {
     "member_limit": ("post", {"pk": "membership"}, {"monthly_image_limit": "1"}),
     "member_remove": ("post", {"pk": "membership"}, {}),
     "member_transfer": ("post", {"pk": "membership"}, {}),
+    # discussion
+    "result_discussion": ("get", {"pk": "result"}, {}),
+    "comment_create": ("post", {"pk": "result"}, {"body": "hello @theirs-colleague"}),
+    # seq -1: past the no-change answer (a 204 for any id, so it tells nothing either)
+    "comment_updates": ("get", {"pk": "result"}, {"seq": "-1"}),
+    "rating_set": ("post", {"pk": "result"}, {"stars": "3"}),
+    "comment_edit": ("post", {"pk": "comment"}, {"body": "changed"}),
+    "comment_remove": ("post", {"pk": "comment"}, {}),
+    "notification_open": ("post", {"pk": "notification"}, {}),
+    # client links (proofing)
+    "collection_client_links": ("post", {"pk": "collection"}, {"expires_on": IN_THREE_DAYS}),
+    "collection_client_activity": ("get", {"pk": "collection"}, {"seq": "-1"}),
+    "client_link_revoke": ("post", {"pk": "client_link"}, {}),
+    "client_pick": ("post", {"token": "client_token", "pk": "result"}, {"action": "favourite"}),
+    "client_media": ("get", {"token": "client_token", "pk": "result", "kind": "preview"}, {}),
     # review
     "review_result_decide": ("post", {"pk": "result"}, {"decision": "reject", "reason": "x"}),
 }
@@ -130,6 +155,17 @@ def _world(owner, name: str):
             team=team, created_by=owner, expires_at=timezone.now() + timezone.timedelta(days=1)
         ),
         membership=Membership.objects.get(team=team, user=colleague),
+        comment=Comment.objects.create(
+            team=team, result=result, author=owner, author_name=owner.username, body="mine"
+        ),
+        client_link=ClientLink.objects.create(
+            team=team, collection=collection, created_by=owner,
+            expires_at=timezone.now() + timezone.timedelta(days=1),
+        ),
+        rating=Rating.objects.create(team=team, result=result, user=owner, stars=4),
+        notification=Notification.objects.create(
+            team=team, user=owner, kind=Notification.Kind.MENTION, text=f"{name} news", url="/"
+        ),
     )
 
 
@@ -147,6 +183,8 @@ def _kwargs(name: str, mine, theirs, swapped: str | None) -> dict:
         world = theirs if arg == swapped else mine
         if kind == "token":
             kwargs[arg] = mine.share_link.token  # always a valid link of the asker's team
+        elif kind == "client_token":
+            kwargs[arg] = mine.client_link.token
         elif hasattr(world, kind):
             kwargs[arg] = getattr(world, kind).pk
         else:
@@ -167,6 +205,11 @@ def _snapshot(team) -> list:
         list(Invitation.objects.filter(team=team).values_list("pk", "revoked_at")),
         list(Membership.objects.filter(team=team).values_list("pk", "role")),
         AuditEntry.objects.filter(team_id=team.pk).count(),
+        list(Comment.objects.filter(team=team).values_list("pk", "body", "removed_at")),
+        list(Rating.objects.filter(team=team).values_list("pk", "stars")),
+        list(ClientLink.objects.filter(team=team).values_list("pk", "revoked_at")),
+        list(ClientPick.objects.filter(team=team).values_list("pk", "favourite")),
+        list(Notification.objects.filter(team=team).values_list("pk", "read_at")),
     ]
 
 
