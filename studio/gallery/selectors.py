@@ -24,7 +24,6 @@ from .models import Collection, CollectionItem, Favourite, ShareLink
 
 PAGE_SIZE = 48
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MAX_ID = 2**63 - 1  # a BigAutoField's largest value
 _CURSOR = re.compile(r"^(?:(\d{1,6})\.)?(\d{1,20})-(\d{1,20})$")
 
 NEWEST, TOP_RATED, MY_RATING = "", "rating", "mine"
@@ -51,7 +50,7 @@ class Cursor:
         if not match:
             raise ValueError("not a gallery cursor")
         score, micros, pk = match.groups()
-        if int(pk) > MAX_ID:  # no row has it; the database would refuse the number itself
+        if int(pk) > generation_selectors.MAX_ID:  # no row has it; the database refuses it
             raise ValueError("not a gallery cursor")
         try:
             created = _EPOCH + timedelta(microseconds=int(micros))

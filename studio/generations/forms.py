@@ -9,6 +9,7 @@ from studio.forms import PlainLabels
 
 from .images import InvalidImage, inspect_image, strip_metadata
 from .models import Generation, Reference, VideoGenAccount
+from .selectors import MAX_ID
 
 MAX_REFERENCES = 4
 
@@ -159,7 +160,8 @@ class GenerationForm(PlainLabels, forms.Form):
         and the valid uploads kept when another one failed."""
         field = self.fields["reference_ids"]
         if self.is_bound:
-            ids = [i for i in self.data.getlist(self.add_prefix("reference_ids")) if i.isdigit()]
+            posted = self.data.getlist(self.add_prefix("reference_ids"))
+            ids = [i for i in posted if i.isdigit() and int(i) <= MAX_ID]  # else no row has it
             chosen = list(field.queryset.filter(pk__in=ids))
         else:
             chosen = list(self.initial.get("reference_ids") or ())
