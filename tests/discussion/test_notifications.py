@@ -40,7 +40,7 @@ def test_approval_and_rejection_tell_the_maker_with_the_reason(crew):
         Notification.objects.filter(user=maker, kind="review").values_list("text", flat=True)
     )
     assert len(texts) == 2
-    assert "olga approved your image 1" in texts[1]
+    assert "olga approved your “a harbour at night” (image 1)" in texts[1]
     assert texts[0].endswith(": Too dark") and "rejected" in texts[0]
     # Deciding on your own image tells nobody.
     review_decide(team=team, actor=owner, results=[make_result(team, owner)], approve=True)

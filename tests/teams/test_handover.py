@@ -13,7 +13,7 @@ from studio.audit.models import AuditEntry
 from studio.gallery.models import ClientLink, Collection, ShareLink
 from studio.generations.models import Result
 from studio.teams.models import Membership, Role
-from tests.fixtures.factories import PASSWORD, make_member, make_user
+from tests.fixtures.factories import make_member, make_user
 from tests.gallery.factories import make_collection, make_result, make_share_link, sign_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -40,7 +40,7 @@ def departing(db):
 def test_the_chosen_member_receives_collections_and_links(client, departing):
     team, owner, leaver, heir, result, private = departing
     their_browser = Client()
-    assert their_browser.login(username="lea", password=PASSWORD)
+    their_browser.force_login(leaver)  # a session of theirs that the removal must end
     sign_in(client, owner, team)
     leaving = Membership.objects.get(team=team, user=leaver)
     heir_membership = Membership.objects.get(team=team, user=heir)
