@@ -93,4 +93,7 @@ def test_pool_children_killed_ten_times_in_4_s(make_stack, sandbox_factory, brok
     assert counts["lost"] == 0, counts
     assert counts["succeeded"] + counts["unknown"] == GENERATIONS, counts
     assert counts["duplicate_executions"] == 0 and counts["duplicate_results"] == 0, counts
-    assert counts["executions"] == counts["claimed_executions"] <= GENERATIONS
+    # One execution at most per generation. Crash recovery adopts nothing (the reference
+    # promises no field to match on), so an unknown generation may leave its one unclaimed.
+    assert counts["claimed_executions"] <= counts["executions"]
+    assert counts["executions"] <= counts["claimed_executions"] + counts["unknown"] <= GENERATIONS
