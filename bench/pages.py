@@ -244,7 +244,7 @@ def page_list(teams) -> list[tuple]:
         team = seeded["team"]
         return once(("viewer", team.pk), lambda: Result.objects.filter(
             team=team, derived_generations__isnull=False, comments__isnull=False,
-        ).order_by("-created_at").values_list("pk", flat=True).first())
+        ).order_by("-created_at", "-pk").values_list("pk", flat=True).first())
 
     def collection(seeded) -> int:
         team = seeded["team"]
@@ -290,7 +290,8 @@ def page_list(teams) -> list[tuple]:
         ("gallery: deep cursor (90%)", "member", deep),
         ("gallery: by rating", "member", lambda s: "/gallery/?sort=rating"),
         ("gallery: favourites", "member", lambda s: "/gallery/?favourites=1"),
-        ("gallery: news (a change)", "member", lambda s: f"/gallery/news/?seq={cursor(s) - 1}", HTMX),
+        ("gallery: news (a change)", "member",
+         lambda s: f"/gallery/news/?seq={cursor(s) - 1}", HTMX),
         ("viewer (result detail)", "member", lambda s: f"/results/{viewed(s)}/"),
         ("viewer: discussion", "member", lambda s: f"/discussion/results/{viewed(s)}/"),
         ("viewer: organise menu", "member", lambda s: f"/gallery/results/{viewed(s)}/organise/"),
@@ -304,7 +305,8 @@ def page_list(teams) -> list[tuple]:
         ("share links", "member", lambda s: "/share-links/"),
         ("trash", "member", lambda s: "/trash/"),
         ("notifications", "owner", lambda s: "/notifications/"),
-        ("notifications: bell", "owner", lambda s: f"/notifications/bell/?seq={cursor(s) - 1}", HTMX),
+        ("notifications: bell", "owner",
+         lambda s: f"/notifications/bell/?seq={cursor(s) - 1}", HTMX),
         ("account", "member", lambda s: "/accounts/"),
         ("teams", "member", lambda s: "/teams/"),
         ("team page", "owner", lambda s: "/team/"),
@@ -321,6 +323,27 @@ def page_list(teams) -> list[tuple]:
          lambda s: f"/s/{share_token(s)}/results/{board_result(s)}/"),
         ("client link (client)", "member", lambda s: f"/c/{client_token(s)}/"),
     ]
+
+
+# GET URLs that are not pages a member or admin opens, and why; every other named URL
+# must be in page_list() (tests/test_page_queries.py checks it).
+NOT_PAGES = {
+    # Bytes, not pages: their cost is the file, and they read one row.
+    "result_media", "reference_media", "shared_media", "client_media", "trash_media",
+    "results_zip", "collection_zip",
+    # Before signing in, or the machinery: no team's images are read.
+    "healthz", "webhook_receive", "signup", "login", "logout", "password_reset",
+    "password_reset_done", "password_reset_confirm", "password_reset_complete",
+    "invitation_detail", "invitation_accept",
+}
+
+
+def page_names(pages, teams) -> set[str]:
+    """The URL names page_list() covers."""
+    from django.urls import resolve
+
+    seeded = next(iter(teams.values()))
+    return {resolve(url(seeded).split("?")[0]).url_name for _, _, url, *_ in pages}
 
 
 def measure(name: str, targets: dict, runs: int, headers: dict | None = None) -> dict:

@@ -396,7 +396,8 @@ class Result(models.Model):
             ),
             # The review queue, oldest first.
             models.Index(
-                fields=["team", "review_state", "created_at", "id"], name="result_team_review_oldest"
+                fields=["team", "review_state", "created_at", "id"],
+                name="result_team_review_oldest",
             ),
             # Images in the Trash on their own, newest deletion first.
             models.Index(

@@ -115,8 +115,13 @@ def result_for_team(*, team, pk: int, membership) -> Result:
         "generation", "generation__created_by", "generation__source_result"
     )
     result = get_object_or_404(queryset, pk=pk)
-    if not may_see_result(result=result, membership=membership):  # the review rule
-        raise Http404("No such image.")
+    # An approved result needs no policy; otherwise it is read once, and kept on the
+    # result for the viewer's review box (`result.policy`), not read again.
+    result.policy = None
+    if result.review_state != Result.ReviewState.APPROVED:
+        result.policy = team_policy(team)
+    if not may_see_result(result=result, membership=membership, policy=result.policy):
+        raise Http404("No such image.")  # the review rule
     return result
 
 

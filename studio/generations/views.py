@@ -330,7 +330,7 @@ def result_detail(request, pk: int):
         "sees_review": sees_review,
         # The review box (review/decision.html#box) shows it to those who may read it.
         "review_status": (
-            review_status_text(result=result, policy=team_policy(request.team))
+            review_status_text(result=result, policy=result.policy or team_policy(request.team))
             if sees_review
             else ""
         ),
