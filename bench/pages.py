@@ -234,7 +234,8 @@ def page_list(teams) -> list[tuple]:
         def make():
             rows = Result.objects.filter(team=team).order_by("-created_at", "-pk")
             total = rows.count()
-            row = rows.values("created_at", "pk")[int(total * 0.9)]
+            # 90% of the way down, or as deep as still leaves a page of tiles after it.
+            row = rows.values("created_at", "pk")[max(0, min(int(total * 0.9), total - 60))]
             return str(Cursor(row["created_at"], row["pk"]))
 
         return f"/gallery/?cursor={once(('deep', team.pk), make)}"
@@ -260,9 +261,10 @@ def page_list(teams) -> list[tuple]:
         ).first()
 
     def board_result(seeded) -> int:
-        return CollectionItem.objects.filter(collection_id=collection(seeded)).values_list(
-            "result_id", flat=True
-        ).first()
+        return CollectionItem.objects.filter(  # one not in the Trash
+            collection_id=collection(seeded), result__deleted_at__isnull=True,
+            result__generation__deleted_at__isnull=True,
+        ).values_list("result_id", flat=True).first()
 
     def share_token(seeded) -> str:
         return ShareLink.objects.filter(team=seeded["team"]).values_list("token", flat=True)[0]

@@ -281,13 +281,13 @@ class Command(BaseCommand):
             Result.all_objects.filter(pk__in=waiting).update(
                 review_state=Result.ReviewState.PENDING
             )
-            # The Trash: older work only, so the first pages keep their cards.
+            # The Trash: a fixed few, whatever the gallery's size, as the purge keeps it
+            # (STUDIO_TRASH_DAYS); older work only, so the first pages keep their cards.
             old = rows[len(rows) // 10:] or rows
-            trashed_generations = {old[-1][1]} | {g for _, g, _ in old if rng.random() < 0.005}
-            trashed_results = [pk for pk, g, _ in old[:-1][-2:] + old
-                               if g not in trashed_generations and rng.random() < 0.005]
-            trashed_results = sorted({*trashed_results, *(pk for pk, g, _ in old[-3:-1]
-                                                          if g not in trashed_generations)})
+            few = max(1, min(12, len(old) // 4))
+            trashed_generations = {g for _, g, _ in rng.sample(old, few)}
+            kept = [row for row in old if row[1] not in trashed_generations]
+            trashed_results = [pk for pk, _, _ in rng.sample(kept, min(few, len(kept)))]
             Generation.objects.filter(pk__in=trashed_generations).update(
                 deleted_at=now, deleted_by=owner
             )
@@ -306,6 +306,12 @@ class Command(BaseCommand):
                 for pk in ids
             ]
             AuditEntry.objects.bulk_create(audit, batch_size=1000)
+            # Everyone has starred something, so "Favourites" is a page of tiles for each.
+            Favourite.objects.bulk_create(
+                [Favourite(team=team, user=person, result_id=pk)
+                 for person in people for pk, _, _ in rows[1:4]],
+                ignore_conflicts=True,
+            )
             self._links(team, owner, rng)
 
     def _edits(self, team, people, images, sources, rng) -> None:
