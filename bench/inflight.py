@@ -5,7 +5,7 @@ costs, against the official SDK's blocking wait (one thread per execution).
     .venv/bin/python bench/inflight.py [--steps 100,1000,10000] [--window 30]
     .venv/bin/python bench/inflight.py --smoke      # 30 executions, seconds each
 
-Executions in the sandbox last 15 minutes, so everything stays in flight.
+Executions in the sandbox last an hour, so everything stays in flight.
 Studio: one Celery worker process (threads pool, 4 threads) follows N
 generations with its re-scheduling poll task (Studio's default backoff:
 1.5 s, x1.3, up to 30 s); beat runs the reconciler. For each N the worker's
@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from _harness import ROOT, Stack, median, proc_status, wait_until
 
-RUNNING = 900.0  # seconds: executions outlive the benchmark
+RUNNING = 3600.0  # seconds: executions outlive the benchmark (10,000 take a while to post)
 GET = "GET /v1/tools/executions/{execution_id}"
 
 
@@ -46,7 +46,9 @@ def main() -> int:
     flags = ["--pending-seconds", "5", "--running-seconds", str(RUNNING)]
     env = {"STUDIO_RATE_LIMITS": "off", "STUDIO_LOG_LEVEL": "WARNING"}
     rows = {}
-    with Stack("inflight", sandbox_flags=flags, env=env) as stack:
+    # Its own directory per part: the SDK's half may run beside Studio's (--skip-*).
+    name = "inflight" + ("-sdk" if args.skip_studio else "-studio" if args.skip_sdk else "")
+    with Stack(name, sandbox_flags=flags, env=env) as stack:
         stack.start_services()
         stack.env["STUDIO_LOG_LEVEL"] = "INFO"  # "ready." is logged at INFO
         worker = stack.start_worker(concurrency=4, pool="threads")
@@ -99,7 +101,7 @@ def follow_with_studio(stack, worker, steps, window, settle) -> dict:
         made = n
         wait_until(lambda n=n: Generation.objects.filter(team=team,
                    status__in=(Status.PENDING, Status.RUNNING)).count() >= n,
-                   600, f"{n} submitted", interval=1)
+                   1800, f"{n} submitted", interval=1)
         results[n] = observe(stack, worker, team, window)
         print(f"studio N={n}: {results[n]}", flush=True)
     # The same N once every poll has backed off to its cap: the steady cost.
@@ -153,7 +155,7 @@ def follow_with_sdk(stack, steps, window) -> dict:
         try:
             assert waiter.stdout.readline().startswith("started")
             # Every thread has posted its execution and is in its wait loop.
-            wait_until(lambda n=n: sum(stack.stats()["executions"].values()) >= n, 600,
+            wait_until(lambda n=n: sum(stack.stats()["executions"].values()) >= n, 1800,
                        f"SDK {n} posted", interval=1)
             samples = []
             before = stack.stats()["requests"].get(GET, 0)
