@@ -140,6 +140,8 @@ def test_a_word_only_in_the_description_finds_the_image_never_another_teams(two_
     assert harbour.pk not in found
     ours = {r.pk for r in Result.objects.filter(team=a["team"])}
     assert set(hits.ids) <= ours and set(found) <= ours  # team B's twins never appear
+    theirs = semantic.description_hits(team=b["team"], query=colour)
+    assert b["lighthouse"][0].pk in theirs.ids and not set(theirs.ids) & ours
 
     # A prompt word: both reasons on the lighthouse; the harbour not at all.
     hits = semantic.description_hits(team=a["team"], query="lighthouse")
