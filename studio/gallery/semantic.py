@@ -37,6 +37,14 @@ BUDGET_SPENT = (
     "Showing prompt matches only."
 )
 UNAVAILABLE = "Description search is unavailable right now; showing prompt matches only."
+# After a failed call (VideoGen down or unreachable), pages do not wait on it again
+# for this long: they show prompt matches at once and say why.
+UNAVAILABLE_SECONDS = 30
+
+
+def _down_key() -> str:
+    api = hashlib.sha256(settings.VIDEOGEN_BASE_URL.encode()).hexdigest()[:16]
+    return f"gallery:semantic:down:{api}"
 
 
 @dataclass(frozen=True)
@@ -78,12 +86,15 @@ def description_hits(*, team, query: str) -> Hits:
     cached = cache.get(key)
     if cached is not None:
         return Hits([(pk, sim) for pk, sim in cached], cached=True)
+    if cache.get(_down_key()):
+        return Hits(note=UNAVAILABLE)
     try:
         answer = client_from_settings().search_files(query=query, num_results=SEARCH_RESULTS)
     except RateLimitedError:
         return Hits(note=BUDGET_SPENT)
     except VideoGenError as exc:
         log.warning("file search failed: %s", exc)
+        cache.set(_down_key(), 1, timeout=UNAVAILABLE_SECONDS)
         return Hits(note=UNAVAILABLE)
     similarity = {hit.file.id: hit.similarity for hit in answer if hit.file and hit.file.id}
     owned = dict(
