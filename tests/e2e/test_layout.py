@@ -165,18 +165,42 @@ def test_images_keep_their_own_shape_and_a_big_batch_folds(
     user, team, batch, source = studio_world
     context, page, errors = _open(browser, live_server, viewport, "light")
 
-    # The gallery: every tile has its image's aspect ratio (no square crop).
+    # The gallery: every tile has its image's aspect ratio (no square crop);
+    # the upscale is no tile of its own but sits under its source.
     page.goto(reverse("gallery"))
     tiles = page.locator("#gallery-grid figure.tile")
-    expect(tiles).to_have_count(Result.objects.filter(team=team).count())
+    expect(tiles).to_have_count(Result.objects.filter(team=team).count() - 1)
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_function(
         "() => [...document.querySelectorAll('#gallery-grid img')]"
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
     assert _ratio_mismatches(page, "#gallery-grid figure.tile") == []
+    assert _ratio_mismatches(page, "#gallery-grid .thumb") == []
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=results_dir / f"gallery-tiles-{viewport}.png")
+    upscale = Result.objects.get(generation__tool=Tool.UPSCALE_IMAGE)
+    stack = page.locator(f"#stack-{source.results.get().pk}")
+    expect(stack.locator(".edit__badge")).to_have_text("Upscale")
+    edit = stack.locator(f'[data-thumb="{upscale.pk}"]')
+    expect(edit).to_be_visible()
+    # The stack does not break the rows: it and its tile are as wide as the tile's row wants.
+    tile_box, stack_box = stack.locator("figure.tile").bounding_box(), stack.bounding_box()
+    assert abs(tile_box["width"] - stack_box["width"]) < 1
+    stack.scroll_into_view_if_needed()
+    page.screenshot(path=results_dir / f"gallery-edit-stacked-{viewport}.png")
+    # The viewer moves from the source to its upscale, and the upscale can be selected.
+    stack.locator("figure.tile a[data-lightbox-id]").click()
+    dialog = page.locator("dialog#lightbox")
+    viewer = page.locator("#lightbox[open] .viewer")
+    expect(viewer).to_have_attribute("data-result", str(source.results.get().pk))
+    page.keyboard.press("ArrowRight")
+    expect(viewer).to_have_attribute("data-result", str(upscale.pk))
+    expect(viewer.get_by_text("Upscale of")).to_be_visible()
+    page.keyboard.press("Escape")
+    edit.locator("input.tile__select").check(force=True)
+    expect(page.get_by_text("1 image selected")).to_be_visible()
+    edit.locator("input.tile__select").uncheck(force=True)
 
     # The studio: a batch of 20 shows 4 tiles and "+16 more", which expands in place.
     page.goto(reverse("studio"))
