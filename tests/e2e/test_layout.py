@@ -8,6 +8,7 @@ no serious or critical axe-core violation, and an empty console.
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -21,6 +22,7 @@ from playwright.sync_api import expect
 from studio.gallery.models import Collection
 from studio.generations.images import make_thumbnail
 from studio.generations.models import Generation, Result, Status, Tool
+from studio.teams.models import Invitation
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +32,8 @@ SIZES = {"16:9": (320, 180), "9:16": (180, 320), "1:1": (240, 240), "21:9": (420
          "3:4": (210, 280), "4:3": (280, 210)}
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
 PAGES = ["studio", "gallery", "trash", "team_settings", "team_list", "collection_list",
-         "share_link_list", "review_queue", "review_audit", "review_usage"]
+         "share_link_list", "review_queue", "review_audit", "review_usage", "account",
+         "notification_list"]
 _counter = iter(range(1, 10_000))
 
 
@@ -130,7 +133,19 @@ def test_every_page_fits_reads_and_keeps_the_console_empty(
     pages["collection_detail"] = reverse(
         "collection_detail", args=[Collection.objects.get(team=team).pk]
     )
-    for name, url in pages.items():
+    invitation = Invitation.objects.create(
+        team=team, created_by=user, expires_at=timezone.now() + timedelta(days=1)
+    )
+    pages["invitation_detail"] = reverse("invitation_detail", args=[invitation.token])
+    # Then signed out: what someone who was sent a link sees.
+    signed_out = {
+        "signed-out-invitation": pages["invitation_detail"],
+        "signup-from-invitation": f"{reverse('signup')}?invitation={invitation.token}",
+        "login": reverse("login"),
+    }
+    for name, url in [*pages.items(), *signed_out.items()]:
+        if name == "signed-out-invitation":
+            context.clear_cookies()
         page.goto(url)
         page.wait_for_load_state("networkidle")
         _images_loaded(page)
