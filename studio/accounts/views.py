@@ -62,8 +62,8 @@ def signup(request):
                 request.session[TEAM_SESSION_KEY] = membership.team_id
                 messages.success(
                     request,
-                    f"Welcome to “{membership.team.name}”: you joined as "
-                    f"{membership.get_role_display().lower()}.",
+                    f"Welcome to “{membership.team.name}”: you joined "
+                    f"(role: {membership.get_role_display().lower()}).",
                 )
                 return redirect("invitation_detail", token=token)
             if problem:

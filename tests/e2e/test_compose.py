@@ -71,6 +71,9 @@ def test_recall_drag_in_see_the_settings_and_remix(browser, live_server, history
     page.locator("#lightbox[open]").get_by_role("link", name="Use these settings").click()
     expect(page.get_by_label("Prompt")).to_have_value("A kite over the dunes")
     expect(page.get_by_label("Aspect ratio")).to_have_value("9:16")
+    expect(page.locator(".composer__remix")).to_contain_text(
+        "the settings of “A kite over the dunes”"
+    )
     page.screenshot(path=results_dir / "compose-use-settings-from-gallery.png")
     assert not errors, errors
     context.close()

@@ -206,7 +206,6 @@ def test_images_keep_their_own_shape_and_a_big_batch_folds(
     page.screenshot(path=results_dir / f"gallery-edit-stacked-{viewport}.png")
     # The viewer moves from the source to its upscale, and the upscale can be selected.
     stack.locator("figure.tile a[data-lightbox-id]").click()
-    dialog = page.locator("dialog#lightbox")
     viewer = page.locator("#lightbox[open] .viewer")
     expect(viewer).to_have_attribute("data-result", str(source.results.get().pk))
     page.keyboard.press("ArrowRight")

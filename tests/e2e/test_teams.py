@@ -104,7 +104,8 @@ def test_two_people_share_a_gallery_and_a_link(contexts, live_server, celery_wor
     _, cleo = contexts()
     cleo.goto(second_url)
     cleo.get_by_role("link", name="Create one").click()
-    expect(cleo.get_by_role("heading", name=f"Create your account to join {team.name}")).to_be_visible()
+    heading = f"Create your account to join {team.name}"
+    expect(cleo.get_by_role("heading", name=heading)).to_be_visible()
     cleo.get_by_label("Username").fill("cleo")
     cleo.get_by_label("Password", exact=True).fill(PASSWORD)
     cleo.get_by_label("Password confirmation").fill(PASSWORD)

@@ -82,7 +82,8 @@ def test_remix_merges_keeps_the_chosen_references_and_says_what_changed(client):
     html = response.content.decode()
     assert "a kite over dunes</textarea>" in html
     assert "Aspect ratio: 9:16" in html
-    assert "Number of results" not in html.split("that generation’s settings")[1].split("</ul>")[0]
+    notice = html.split("The form now has the settings of")[1].split("</ul>")[0]
+    assert "Number of results" not in notice
     assert "Watermark: automatic (this account lacks the Production add-on)." in html
     assert '<option value="AUTO" selected>' in html
 
