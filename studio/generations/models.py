@@ -274,6 +274,12 @@ class Generation(models.Model):
         return "Variations" if self.tool == Tool.GENERATE_IMAGE else self.get_tool_display()
 
     @property
+    def settings_generation_id(self) -> int | None:
+        """Whose settings "Use these settings" puts into the form: an edit's are
+        its lineage's first generation's (an upscale has no prompt of its own)."""
+        return self.stack_root_id if self.is_derived else self.pk
+
+    @property
     def is_saving(self) -> bool:
         """VideoGen has finished; the images are still being stored."""
         return self.status == Status.SUCCEEDED and self.ingested_at is None

@@ -111,10 +111,10 @@ def generation_remix(request, pk: int):
         no_watermark_allowed=GenerationForm(team=request.team).no_watermark_allowed,
     )
     form = GenerationForm(team=request.team, initial=initial)
-    context = {"form": form, "remix_changes": changes}
+    context = {"form": form, "remix_changes": changes, "remix_from": generation}
     if request.htmx:
         return render(request, f"{PAGE}#generation-form", context)
-    return render(request, PAGE, {**_page_context(request, form), "remix_changes": changes})
+    return render(request, PAGE, {**_page_context(request, form), **context})
 
 
 @require_POST
