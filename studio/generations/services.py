@@ -160,9 +160,8 @@ def _cancel(generation: Generation) -> bool:
             return False
         if generation.remote_execution_id:
             transaction.on_commit(lambda: cancel_execution.delay(generation.pk))
-        # It leaves the queue at once: everyone behind it moves up (their cards
-        # say so), and a call taken for it goes to the next in line.
-        dispatch.nudge()
+        # A waiting one leaves the queue at once (everyone behind moves up); a
+        # call already taken for it goes back when its submit finds it cancelled.
     return True
 
 

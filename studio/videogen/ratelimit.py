@@ -220,12 +220,19 @@ class Window:
     tokens: float = -1.0  # the pace's bucket; below 0: full (never drawn from)
     tokens_at: float = 0.0
     paused_until: float = 0.0
+    # VideoGen's own window as its last answer told it (its end, its calls left).
+    theirs_end: float = 0.0
+    theirs_left: int = 0
 
     def as_fields(self) -> dict[str, str]:
         return {k: repr(v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_fields(cls, fields: Mapping) -> Window:
+        fields = {
+            (k.decode() if isinstance(k, bytes) else k): v for k, v in (fields or {}).items()
+        }
+
         def num(name, kind=float):
             raw = fields.get(name) if fields else None
             if isinstance(raw, bytes):
@@ -235,8 +242,11 @@ class Window:
             except ValueError:
                 return kind(0)
 
-        tokens = num("tokens") if fields and ("tokens" in fields or b"tokens" in fields) else -1.0
-        return cls(num("end"), num("left", int), tokens, num("tokens_at"), num("paused_until"))
+        tokens = num("tokens") if "tokens" in fields else -1.0
+        return cls(
+            num("end"), num("left", int), tokens, num("tokens_at"), num("paused_until"),
+            num("theirs_end"), num("theirs_left", int),
+        )
 
     def tokens_now(self, limit: Limit, now: float) -> float:
         if self.tokens < 0:
@@ -290,7 +300,12 @@ def _take(window: Window, limit: Limit | None, now: float, paced: bool) -> tuple
         window.end, window.left = now + limit.seconds, limit.requests
     if window.paused_until > now:
         return window.paused_until - now, window
+    theirs_open = window.theirs_end > now
+    if theirs_open and window.theirs_left <= 0:
+        return max(0.001, window.theirs_end - now), window
     if limit is None:
+        if theirs_open:
+            window.theirs_left -= 1
         return 0.0, window
     if window.left <= 0:
         return max(0.001, window.end - now), window
@@ -300,28 +315,35 @@ def _take(window: Window, limit: Limit | None, now: float, paced: bool) -> tuple
             return (1 - tokens) * limit.pace, window
         window.tokens, window.tokens_at = tokens - 1, now
     window.left -= 1
+    if theirs_open:
+        window.theirs_left -= 1
     return 0.0, window
 
 
 def _observe(window: Window, limit: Limit | None, info: RateLimitInfo, now: float) -> Window:
-    """VideoGen's own count wins: its Remaining and Reset correct ours."""
+    """VideoGen's own count is kept beside ours, and a call needs both: its
+    Remaining and Reset correct what we know of its window."""
     if info.remaining is None or info.reset_at is None or info.reset_at <= now:
         return window  # no window in the answer, or one that has already ended
     if info.reset_at > now + MAX_RESET_WAIT_SECONDS:
         return window  # a clock problem, not a window
-    if window.end > now and abs(info.reset_at - window.end) <= SAME_WINDOW_SECONDS:
-        # The same window: VideoGen opened it when our first call arrived, a
-        # moment after we counted it, and rounds its end up; keep the later end.
+    if window.theirs_end > now and abs(info.reset_at - window.theirs_end) <= SAME_WINDOW_SECONDS:
+        # The same window: answers arrive out of order, so the lowest count stands.
+        window.theirs_end = max(window.theirs_end, info.reset_at)
+        window.theirs_left = min(window.theirs_left, info.remaining)
+    else:  # a new window of theirs (or the first we hear of)
+        window.theirs_end, window.theirs_left = info.reset_at, info.remaining
+    ours = window.end > now and abs(info.reset_at - window.end) <= SAME_WINDOW_SECONDS
+    if limit is not None and ours:
+        # VideoGen opened our window when our first call arrived, a moment after
+        # we counted it, and rounds its end up: keep the later end.
         window.end = max(window.end, info.reset_at)
-        window.left = min(window.left, info.remaining)
-    else:  # a window we did not know of (another client on the key, a restart)
-        window.end, window.left = info.reset_at, info.remaining
-    if limit is not None:
-        window.left = min(window.left, limit.requests)
     return window
 
 
 def _refund(window: Window, limit: Limit | None, now: float) -> Window:
+    if window.theirs_end > now:
+        window.theirs_left += 1
     if limit is not None and window.end > now:
         window.left = min(limit.requests, window.left + 1)
         if window.tokens >= 0:
@@ -396,13 +418,15 @@ class _Budget:
             return None
         window = self._read(group)
         now = self._clock()
-        open_ = window.end > now
+        left, resets_at = (window.left, window.end) if window.end > now else (limit.requests, None)
+        if window.theirs_end > now and window.theirs_left < left:  # VideoGen's binds
+            left, resets_at = max(0, window.theirs_left), window.theirs_end
         return BudgetState(
             group=group,
             limit=limit.requests,
             seconds=limit.seconds,
-            left=window.left if open_ else limit.requests,
-            resets_at=window.end if open_ else None,
+            left=left,
+            resets_at=resets_at,
             paused_until=window.paused_until if window.paused_until > now else None,
             tokens=window.tokens_now(limit, now),
             paced=group in self.paced_groups,
