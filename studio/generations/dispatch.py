@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from studio.teams.models import Team
 from studio.videogen import budget_from_settings
 
 from .models import Generation, Status
@@ -142,11 +143,32 @@ def run() -> float | None:
         wait = budget.acquire(TOOLS) if budget is not None else 0.0
         if wait > 0:
             return wait
-        if not any(_claim(pk) for pk in order[:10]):
+        claimed = next((pk for pk in order[:10] if _claim(pk)), None)
+        if claimed is not None:
+            _show_queue_moved(claimed, order)
+        else:
             # All taken or cancelled meanwhile (another dispatcher): the call goes back.
             if budget is not None:
                 budget.refund(TOOLS)
     return 0.0
+
+
+# Waiting cards whose place is re-shown after each dispatch (the front of the queue).
+SHOW_MOVED = 20
+
+
+def _show_queue_moved(claimed: int, order: list[int]) -> None:
+    """The claimed card now says "Sending…", and the cards at the front of the queue
+    their new place: each team's open pages get them as changed cards (one change
+    number per team)."""
+    front = [claimed, *[pk for pk in order[: SHOW_MOVED + 1] if pk != claimed]]
+    by_team: dict[int, list[int]] = {}
+    for team_id, pk in Generation.objects.filter(pk__in=front).values_list("team_id", "pk"):
+        by_team.setdefault(team_id, []).append(pk)
+    for team_id, pks in by_team.items():
+        with transaction.atomic():
+            seq = Team(pk=team_id).next_change_seq()
+            Generation.objects.filter(pk__in=pks).update(seq=seq)
 
 
 def _claim(pk: int) -> bool:
