@@ -139,4 +139,35 @@ def test_a_429_despite_the_budget_pauses_until_reset_and_loses_nothing(
     assert box.stats()["executions"] == {"GENERATE_IMAGE": 4}  # the stranger's 3 and ours
     assert box.stats()["responses"]["429"] == 2  # the stranger's and ours: no other
     time.sleep(0.5)
-    assert Generation.objects.filter(remote_execution_id=generation.remote_execution_id).count() == 1
+    ours = Generation.objects.filter(remote_execution_id=generation.remote_execution_id)
+    assert ours.count() == 1
+
+
+def test_the_api_budget_page_shows_use_left_reset_and_who(client, db, fresh_budget):
+    fresh_budget.STUDIO_RATE_LIMITS = "tools=10/3600,executions=100/3600"
+    admin = make_user(password="pw pw pw pw")
+    team = admin.teams.get()
+    member = make_member(team, role="member", password="pw pw pw pw", personal_team=False)
+    other = make_user()
+    budget = budget_from_settings()
+    from studio.generations.budget import calls_for, record_call
+
+    for who, n in ((Generation(team=team, created_by=member), 3),
+                   (Generation(team=other.teams.get(), created_by=other), 2)):
+        with calls_for(who):
+            for _ in range(n):
+                assert budget.acquire("executions") == 0.0
+                record_call("executions", 200)
+    with calls_for(Generation(team=other.teams.get(), created_by=other)):
+        record_call("tools", 429)
+
+    client.force_login(admin)
+    page = client.get("/review/budget/").content.decode()
+    assert "95</span>" in page and "of 100 executions calls left" in page
+    assert "resets at" in page
+    assert member.get_username() in page and "Other teams" in page
+    assert other.get_username() not in page and other.teams.get().name not in page
+    assert "<svg" in page and "tools calls per hour" in page
+
+    client.force_login(member)  # a member is not an admin: no budget page
+    assert client.get("/review/budget/").status_code == 403
