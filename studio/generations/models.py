@@ -180,6 +180,9 @@ class Generation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # When the dispatcher gave it a tool call of the key's budget (dispatch.py);
+    # also how fair share knows whom it served last.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     ingested_at = models.DateTimeField(null=True, blank=True)
     # Team.change_seq at this row's creation and its latest change (see Team).
@@ -218,6 +221,7 @@ class Generation(models.Model):
                 condition=Q(deleted_at__isnull=False),
                 name="gen_team_trash",
             ),
+            models.Index(fields=["team", "created_by", "dispatched_at"], name="gen_served"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -495,3 +499,27 @@ class VideoGenAccount(models.Model):
             key_fingerprint=cls.fingerprint(settings.VIDEOGEN_API_KEY or ""),
             defaults={"has_production_addon": has_it, "learned_at": timezone.now(), "note": note},
         )
+
+
+class ApiUsage(models.Model):
+    """VideoGen calls per hour, endpoint group, team and member: the API budget
+    page's "who used it" and its last 24 hours. Team and member are plain ids (0:
+    not made for one, such as webhook registration), kept after either is gone."""
+
+    hour = models.DateTimeField()
+    group = models.CharField(max_length=30)
+    team_ref = models.PositiveIntegerField(default=0)
+    user_ref = models.PositiveIntegerField(default=0)
+    calls = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)  # answered 429
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "group", "team_ref", "user_ref"], name="one_usage_row_per_hour"
+            )
+        ]
+        indexes = [models.Index(fields=["hour", "group"], name="usage_hour_group")]
+
+    def __str__(self):
+        return f"{self.group} {self.hour:%Y-%m-%d %H}:00 team {self.team_ref}: {self.calls}"
