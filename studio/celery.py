@@ -32,6 +32,11 @@ def schedule_periodic_tasks(sender, **kwargs):
         name="purge the Trash of what is past its 30 days",
     )
     sender.add_periodic_task(
+        settings.STUDIO_DESCRIBE_INTERVAL,
+        sender.signature("generations.backfill_descriptions"),
+        name="fetch VideoGen's descriptions that no webhook brought",
+    )
+    sender.add_periodic_task(
         crontab(hour=settings.STUDIO_DIGEST_HOUR, minute=0),
         sender.signature("discussion.send_notification_digests"),
         name="daily notification digests",

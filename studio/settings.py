@@ -325,6 +325,16 @@ STUDIO_WEBHOOK_FALLBACK_POLL_DELAY = envfloat("STUDIO_WEBHOOK_FALLBACK_POLL_DELA
 STUDIO_RECONCILE_INTERVAL = envfloat("STUDIO_RECONCILE_INTERVAL", 30.0)
 STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
 
+# Descriptions (VideoGen's analysis of kept images): asked for this long after an
+# ingest if no file.analysis_completed webhook brought them first, then by the
+# backfill, at most this many results per run (GET /v1/files/{id}, files budget).
+STUDIO_DESCRIBE_DELAY = envfloat("STUDIO_DESCRIBE_DELAY", 10.0)
+STUDIO_DESCRIBE_BATCH = envint("STUDIO_DESCRIBE_BATCH", 100)
+STUDIO_DESCRIBE_INTERVAL = envfloat("STUDIO_DESCRIBE_INTERVAL", 60.0)
+# Semantic search answers (POST /v1/files/search, 500 an hour for the whole key) are
+# kept per team and query this long, so typing and paging cost one call per query.
+STUDIO_SEARCH_CACHE_SECONDS = envint("STUDIO_SEARCH_CACHE_SECONDS", 300)
+
 # Celery: Redis when REDIS_URL is set, otherwise the embedded broker
 # (studio/broker.py): one SQLite file under var/, no server, and as crash-safe
 # as Redis (unacked messages are leased, not removed, and come back when the

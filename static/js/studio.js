@@ -175,6 +175,10 @@
       });
   });
 
+  // "Use this" (Already made): the form now has its settings; show the image itself.
+  document.body.addEventListener("gallery:open-result", function (event) {
+    openResult(String(event.detail.id));
+  });
   document.body.addEventListener("studio:done", function (event) {
     var dialog = lightbox();
     if (dialog && dialog.open) dialog.close();

@@ -25,7 +25,7 @@ from studio.generations import downloads
 from studio.generations import selectors as generation_selectors
 from studio.generations.models import Reference, Result
 
-from . import selectors, services
+from . import selectors, semantic, services
 from .access import result_visible_to
 from .forms import CollectionForm, GalleryFilterForm, ShareLinkForm
 from .services import GalleryRuleError
@@ -54,8 +54,9 @@ def gallery(request):
     if "collection" in form.errors:  # another team's collection id: not told apart
         raise Http404("No such collection.")
     filters = form.filters(user=request.user)
-    page = _page(request, filters)
-    if filters.sort != selectors.NEWEST:
+    hits = semantic.description_hits(team=request.team, query=filters.q) if filters.q else None
+    page = _page(request, filters, hits=hits)
+    if filters.sort != selectors.NEWEST or filters.q:  # a search ranks: its first is not newest
         newest = selectors.newest_cursor(team=request.team)
     else:
         newest = selectors.Cursor.after(page["results"][0]) if page["results"] else None
@@ -65,6 +66,7 @@ def gallery(request):
         "seq": request.team.change_seq,
         "newest": newest,
         "collections": selectors.collection_choices(team=request.team),  # the selection bar's
+        "search_note": hits.note if hits else "",
         **page,
     }
     fragments = {"gallery-results": "results", "gallery-more": "page"}
@@ -417,11 +419,11 @@ def _render(request, template, context, partials: dict[str, str]):
     return render(request, template, context)
 
 
-def _page(request, filters, *, team=None) -> dict:
+def _page(request, filters, *, team=None, hits=None) -> dict:
     """One page of results by the `cursor` in the query string, and the next page's URL."""
     text = request.GET.get("cursor")
     try:
-        cursor = selectors.Cursor.parse(text) if text else None
+        cursor = selectors.parse_cursor(text) if text else None
     except ValueError:
         raise BadRequest("That page cursor is not one this gallery wrote.") from None
     try:
@@ -430,6 +432,7 @@ def _page(request, filters, *, team=None) -> dict:
             membership=request.membership if team is None else None,
             filters=filters,
             cursor=cursor,
+            hits=hits,
         )
     except ValueError as exc:  # a cursor of another sort order
         raise BadRequest(str(exc)) from None

@@ -387,6 +387,13 @@ class Result(models.Model):
     # sorts by them from one index: the average x 100, rounded; 0 while unrated.
     rating_score = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
+    # VideoGen's analysis of the file (never for temporary outputs): what it shows, in
+    # words. From the file.analysis_completed webhook, or fetched later (tasks.py).
+    description = models.TextField(blank=True)
+    described_at = models.DateTimeField(null=True, blank=True)
+    # When Studio last asked VideoGen for a description that was not there yet: the
+    # backfill asks again only after a while, so it never spends the budget in a loop.
+    description_checked_at = models.DateTimeField(null=True, blank=True)
 
     objects = VisibleResultManager()
     all_objects = models.Manager()  # noqa: DJ012 (a second manager, not a field)
@@ -415,6 +422,9 @@ class Result(models.Model):
                 condition=Q(deleted_at__isnull=False),
                 name="result_team_trash",
             ),
+            # VideoGen's search and webhooks name files: finding the result (and its
+            # team) behind a file id must be an index probe at any gallery size.
+            models.Index(fields=["remote_file_id"], name="result_remote_file"),
         ]
 
     def __str__(self):
@@ -424,6 +434,16 @@ class Result(models.Model):
     def audit_label(self) -> str:
         """The prompt, not "image 4 of generation 17": what a person recognises."""
         return f"“{self.generation.prompt[:80]}” (image {self.position + 1})"
+
+    @property
+    def alt_text(self) -> str:
+        """What the image shows, for screen readers: VideoGen's description, else the prompt."""
+        return self.description or self.generation.prompt
+
+    @property
+    def is_searchable(self) -> bool:
+        """VideoGen analyses and searches kept files only, never temporary outputs."""
+        return not self.generation.is_output_temporary
 
     @property
     def rating_average(self) -> float | None:
@@ -459,6 +479,24 @@ class Result(models.Model):
     def thumbnail_content_type(self) -> str:
         # Vector results are their own thumbnail: browsers draw SVG at any size.
         return "image/svg+xml" if self.thumbnail.name.endswith(".svg") else "image/webp"
+
+
+class Reuse(models.Model):
+    """A member took an image the team already had ("Use this" in Already made)
+    instead of generating it again: one image not paid for twice."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="reuses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    result = models.ForeignKey(Result, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "created_at"], name="reuse_team_month")]
+
+    def __str__(self):
+        return f"reuse of result {self.result_id}"
 
 
 class VideoGenAccount(models.Model):

@@ -456,6 +456,12 @@ def _ingest(generation: Generation, sources: list[dict] | None) -> None:
             Generation.objects.filter(pk=generation.pk).update(updated_at=timezone.now())
             beat = time.monotonic()
     generation.touch(ingested_at=timezone.now())
+    if not generation.is_output_temporary:
+        # VideoGen describes kept files a moment after making them: look then, in
+        # case no file.analysis_completed webhook brings it (descriptions.py).
+        from .tasks import describe_generation
+
+        describe_generation.apply_async((generation.pk,), countdown=settings.STUDIO_DESCRIBE_DELAY)
     if generation.watermark_mode == "NONE" and not VideoGenAccount.current().has_production_addon:
         VideoGenAccount.learn_production_addon(True, note=f"NONE worked: {generation}")
     generation_finished.send(sender=Generation, generation=generation)

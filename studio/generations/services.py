@@ -22,7 +22,7 @@ from studio.videogen.types import Execution
 
 from . import dispatch, pipeline
 from .images import EXTENSIONS, ImageInfo
-from .models import Generation, Reference, Result, Status, Tool
+from .models import Generation, Reference, Result, Reuse, Status, Tool
 from .quota import lock_team_spending, reserve_images
 
 Action = AuditEntry.Action
@@ -308,6 +308,18 @@ def remix_settings(
     if len(references) > 4:
         changes.append(f"Only 4 references fit: {len(references) - 4} left out.")
     return initial, changes
+
+
+def reuse_record(*, membership, result: Result) -> Reuse:
+    """A member took this existing image ("Use this") instead of generating it again:
+    counted on the usage page as one image saved."""
+    if membership is None or membership.team_id != result.team_id:
+        raise PermissionDenied("Not an image of your team.")
+    return Reuse.objects.create(team_id=result.team_id, user_id=membership.user_id, result=result)
+
+
+def reuses_in(*, team, start, end) -> int:
+    return Reuse.objects.filter(team=team, created_at__gte=start, created_at__lt=end).count()
 
 
 # --- Trash -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from studio.videogen.errors import VideoGenError
 
-from . import dispatch, pipeline, reconcile, services
+from . import descriptions, dispatch, pipeline, reconcile, services
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +100,24 @@ def purge_trash() -> None:
         services.trash_purge()
     finally:
         cache.delete("generations:purge-trash")
+
+
+@shared_task(name="generations.describe_generation")
+def describe_generation(generation_id: int, attempt: int = 0) -> None:
+    """A look for VideoGen's descriptions a moment after an ingest (if no webhook came)."""
+    delay = descriptions.describe_generation(generation_id, attempt)
+    if delay is not None:
+        describe_generation.apply_async((generation_id, attempt + 1), countdown=delay)
+
+
+@shared_task(name="generations.backfill_descriptions")
+def backfill_descriptions() -> None:
+    """Periodic: descriptions for results that have none yet, a paced batch per run."""
+    if not cache.add("generations:backfill-descriptions", 1, timeout=600):
+        return
+    try:
+        counts = descriptions.backfill()
+        if counts["asked"]:
+            log.info("descriptions backfill: %s", counts)
+    finally:
+        cache.delete("generations:backfill-descriptions")

@@ -13,7 +13,7 @@ from django.http import Http404
 
 from studio.audit.models import AuditEntry
 from studio.generations.cost import spend
-from studio.generations.models import Generation, Result, Tool
+from studio.generations.models import Generation, Result, Reuse, Tool
 from studio.generations.quota import Month, counts_against_quota, images_used
 from studio.generations.visibility import team_policy
 from studio.teams.models import Team
@@ -108,6 +108,8 @@ class Usage:
     tools: list[tuple[str, str]]
     quota: int | None
     quota_used: int
+    # Images the team took from what it already had ("Use this") instead of generating.
+    reused: int = 0
 
     @property
     def quota_left(self) -> int | None:
@@ -184,6 +186,9 @@ def usage_for_month(*, team: Team, month: Month) -> Usage:
         tools=[(t.value, t.label) for t in Tool],
         quota=policy.monthly_image_quota,
         quota_used=images_used(team_id=team.pk, month=month),
+        reused=Reuse.objects.filter(
+            team=team, created_at__gte=month.start, created_at__lt=month.end
+        ).count(),
     )
 
 
