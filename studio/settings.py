@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "studio.gallery",
     "studio.webhooks",
     "studio.review",
+    "studio.live",
     "axes",
 ]
 
@@ -151,6 +152,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studio.ops.csp.csp_nonce",
+                "studio.live.context.live",
             ],
         },
     }
@@ -323,6 +325,14 @@ STUDIO_POLL_BACKOFF = envfloat("STUDIO_POLL_BACKOFF", 1.3)
 STUDIO_WEBHOOK_FALLBACK_POLL_DELAY = envfloat("STUDIO_WEBHOOK_FALLBACK_POLL_DELAY", 60.0)
 STUDIO_RECONCILE_INTERVAL = envfloat("STUDIO_RECONCILE_INTERVAL", 30.0)
 STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
+
+# Pushed live updates (studio/live): pages get a Server-Sent Events stream from
+# the ASGI web process (uvicorn). Off: the pages only poll, as under WSGI.
+STUDIO_LIVE_PUSH = envbool("STUDIO_LIVE_PUSH", True)
+# Seconds between a stream's keep-alive events (under a proxy's read timeout).
+STUDIO_LIVE_HEARTBEAT = envfloat("STUDIO_LIVE_HEARTBEAT", 15.0)
+# Without Redis: how often each web process checks the embedded broker for events.
+STUDIO_LIVE_POLL_INTERVAL = envfloat("STUDIO_LIVE_POLL_INTERVAL", 0.05)
 
 # Celery: Redis when REDIS_URL is set, otherwise the embedded broker
 # (studio/broker.py): one SQLite file under var/, no server, and as crash-safe
