@@ -2,6 +2,7 @@
 that run on one machine with no services (SQLite, files under var/, an embedded
 Celery broker, the local VideoGen sandbox)."""
 
+import ipaddress
 import os
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -121,6 +122,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "studio.ops.limits.RequestBodyLimitMiddleware",
+    "studio.ops.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -333,6 +335,19 @@ STUDIO_LIVE_PUSH = envbool("STUDIO_LIVE_PUSH", True)
 STUDIO_LIVE_HEARTBEAT = envfloat("STUDIO_LIVE_HEARTBEAT", 15.0)
 # Without Redis: how often each web process checks the embedded broker for events.
 STUDIO_LIVE_POLL_INTERVAL = envfloat("STUDIO_LIVE_POLL_INTERVAL", 0.05)
+
+# /metrics (Prometheus): answered only for `Authorization: Bearer <token>` or a
+# client address in the comma-separated list (addresses or networks). Neither
+# set: /metrics answers 403 to everyone.
+STUDIO_METRICS_TOKEN = envstr("STUDIO_METRICS_TOKEN")
+STUDIO_METRICS_ALLOWED_IPS = envstr("STUDIO_METRICS_ALLOWED_IPS")
+try:
+    STUDIO_METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(item.strip(), strict=False)
+        for item in STUDIO_METRICS_ALLOWED_IPS.split(",") if item.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"STUDIO_METRICS_ALLOWED_IPS: {exc}") from None
 
 # Celery: Redis when REDIS_URL is set, otherwise the embedded broker
 # (studio/broker.py): one SQLite file under var/, no server, and as crash-safe

@@ -70,6 +70,8 @@ async def stream(scope, receive, send, authenticate: Authenticate) -> None:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
     except OSError:
         pass  # the client went away mid-write
+    except asyncio.CancelledError:
+        return  # the server is shutting down: the browser reconnects to the next one
     finally:
         hub().unsubscribe(team_id, queue)
         watcher.cancel()
