@@ -13,6 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
 from asgiref.sync import sync_to_async  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
+from django.utils.module_loading import import_string  # noqa: E402
 
 django_application = get_asgi_application()
 
@@ -36,34 +37,9 @@ def _session_key(scope) -> str | None:
     return None
 
 
-def _team_of_session(session_key: str | None) -> int | None:
-    """The session's current team, checked as CurrentTeamMiddleware checks it."""
-    from importlib import import_module
-
-    from django.contrib.auth import get_user
-    from django.db import close_old_connections
-    from django.http import HttpRequest
-
-    from studio.teams.middleware import SESSION_KEY
-    from studio.teams.selectors import current_membership
-
-    if not session_key:
-        return None
-    close_old_connections()
-    try:
-        request = HttpRequest()
-        request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-        user = get_user(request)  # verifies the session's auth hash, like every request
-        if not user.is_authenticated:
-            return None
-        membership = current_membership(user=user, team_id=request.session.get(SESSION_KEY))
-        return membership.team_id if membership else None
-    finally:
-        close_old_connections()
-
-
 async def authenticate(scope) -> int | None:
-    return await sync_to_async(_team_of_session)(_session_key(scope))
+    team_of_session = import_string(settings.STUDIO_LIVE_SESSION_TEAM)
+    return await sync_to_async(team_of_session)(_session_key(scope))
 
 
 async def _lifespan(receive, send) -> None:

@@ -331,6 +331,8 @@ STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
 # Pushed live updates (studio/live): pages get a Server-Sent Events stream from
 # the ASGI web process (uvicorn). Off: the pages only poll, as under WSGI.
 STUDIO_LIVE_PUSH = envbool("STUDIO_LIVE_PUSH", True)
+# Who a stream is for (the session's current team); a dotted path, like MIDDLEWARE.
+STUDIO_LIVE_SESSION_TEAM = "studio.teams.live.team_of_session"
 # Seconds between a stream's keep-alive events (under a proxy's read timeout).
 STUDIO_LIVE_HEARTBEAT = envfloat("STUDIO_LIVE_HEARTBEAT", 15.0)
 # Without Redis: how often each web process checks the embedded broker for events.

@@ -25,7 +25,9 @@ LAYERS: list[set[str]] = [
     # Talk about results; gallery (sort by rating, client links) and review
     # (decisions) tell people through it, so it sits below them.
     {"discussion"},
-    {"gallery", "review", "webhooks", "ops"},
+    {"gallery", "review", "webhooks"},
+    # Operators' views over everything: /metrics reads webhooks, generations, live.
+    {"ops"},
 ]
 # Project-package modules (studio/*.py) that apps may import: they import no app.
 SHARED_PROJECT_MODULES = {"studio.forms", "studio.celery"}
