@@ -37,6 +37,7 @@ test-faults: install
 bench: install
 	$(BIN)/python bench/gallery_bench.py
 	$(BIN)/python bench/card_latency.py
+	$(BIN)/python bench/capacity.py
 	$(BIN)/python bench/api_calls.py
 	$(BIN)/python bench/inflight.py
 	$(BIN)/python bench/ingest_memory.py
