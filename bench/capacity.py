@@ -114,14 +114,23 @@ async def get(reader, writer, path: str, cookie: str) -> int:
 
 async def idle_streams(port, cookie, server_pid, count, seconds) -> dict:
     rss_before = proc_status(server_pid).get("VmRSS", 0)
-    readies, tasks = [], []
-    for n in range(count):
+    opening = asyncio.Semaphore(100)  # a ramp, not a SYN flood: 100 opening at a time
+    tasks = []
+    started = time.monotonic()
+
+    async def one():
         ready = asyncio.Event()
-        readies.append(ready)
-        tasks.append(asyncio.create_task(open_stream(port, cookie, lambda *a: None, ready)))
-        if n % 200 == 199:
-            await asyncio.sleep(0.05)  # a ramp, not a SYN flood
-    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+        await opening.acquire()
+        task = asyncio.create_task(open_stream(port, cookie, lambda *a: None, ready))
+        tasks.append(task)
+        try:
+            await asyncio.wait_for(asyncio.shield(ready.wait()), 60)
+        finally:
+            opening.release()
+
+    results = await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
+    failed_open = sum(isinstance(r, BaseException) for r in results)
+    open_seconds = time.monotonic() - started
     await asyncio.sleep(2)  # settle after the ramp
     rss_open = proc_status(server_pid).get("VmRSS", 0)
     cpu0, t0 = cpu_seconds(server_pid), time.monotonic()
@@ -131,8 +140,10 @@ async def idle_streams(port, cookie, server_pid, count, seconds) -> dict:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return {"streams": count, "cpu_pct_of_one_core": cpu, "rss_before_kb": rss_before,
-            "rss_open_kb": rss_open, "per_stream_kb": (rss_open - rss_before) / count,
+    return {"streams": count - failed_open, "failed_open": failed_open,
+            "open_seconds": open_seconds, "cpu_pct_of_one_core": cpu, "rss_before_kb": rss_before,
+            "rss_open_kb": rss_open,
+            "per_stream_kb": (rss_open - rss_before) / max(1, count - failed_open),
             "dropped": len(failed)}
 
 
@@ -274,9 +285,11 @@ def main() -> int:
             polling(wsgi_port, cookie, cursor, args.poll_clients, args.seconds))
 
     idle, push, full = figures["idle"], figures["delivery"], figures["delivery_refresh"]
+    print(f"(load average at the end: {os.getloadavg()[0]:.1f})")
     print(f"\nCapacity on one host ({os.cpu_count()} cores), SQLite, Redis fan-out"
           f"{' [smoke]' if args.smoke else ''}:")
-    print(f"  idle streams: {idle['streams']} open ({idle['dropped']} dropped), server CPU "
+    print(f"  idle streams: {idle['streams']} open in {idle['open_seconds']:.0f} s "
+          f"({idle['failed_open']} failed to open, {idle['dropped']} dropped), server CPU "
           f"{idle['cpu_pct_of_one_core']:.1f} % of one core over {args.seconds} s; RSS "
           f"{idle['rss_before_kb'] / 1024:.0f} -> {idle['rss_open_kb'] / 1024:.0f} MiB, "
           f"{idle['per_stream_kb']:.1f} KiB per stream")

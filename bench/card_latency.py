@@ -63,11 +63,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--generations", type=int, default=20, help="per mode")
     parser.add_argument("--smoke", action="store_true", help="2 generations per mode")
+    parser.add_argument("--embedded", action="store_true",
+                        help="the embedded broker instead of Redis, as make run has it")
     args = parser.parse_args()
     if args.smoke:
         args.generations = 2
     flags = ["--pending-seconds", str(PENDING)]
-    with Stack("card-latency", sandbox_flags=flags) as stack:
+    env = {"REDIS_URL": ""} if args.embedded else None
+    with Stack("card-latency", sandbox_flags=flags, env=env) as stack:
         stack.start_services()
         stack.start_worker(concurrency=4)
         stack.start_beat()
@@ -106,7 +109,8 @@ def main() -> None:
                 figures[mode], overheads[mode] = run(stack, page, user, args.generations, mode)
             browser.close()
 
-    print(f"\nCard latency, execution succeeded -> images visible in Chromium "
+    broker = "embedded broker" if args.embedded else "Redis"
+    print(f"\nCard latency ({broker}), execution succeeded -> images visible in Chromium "
           f"({args.generations} generations each, pending {PENDING:g} s, "
           f"running {RUNNING[0]:g}-{RUNNING[1]:g} s):")
     for mode, values in figures.items():

@@ -39,7 +39,9 @@ def _session_key(scope) -> str | None:
 
 async def authenticate(scope) -> int | None:
     team_of_session = import_string(settings.STUDIO_LIVE_SESSION_TEAM)
-    return await sync_to_async(team_of_session)(_session_key(scope))
+    # Not thread-sensitive: a reconnect storm (every tab after a restart) checks
+    # sessions on several threads, not one by one.
+    return await sync_to_async(team_of_session, thread_sensitive=False)(_session_key(scope))
 
 
 async def _lifespan(receive, send) -> None:

@@ -5,6 +5,7 @@ subscription per web process) live here, so they cannot drift apart."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -93,9 +94,10 @@ _local = threading.local()
 def embedded_publish(team_id: int, message: str) -> None:
     path = embedded_path()
     conn = getattr(_local, "conn", None)
-    if conn is None or getattr(_local, "path", None) != path:
+    # A connection is never used across a fork (Celery's prefork children).
+    if conn is None or getattr(_local, "key", None) != (path, os.getpid()):
         conn = _local.conn = embedded_connect(path)
-        _local.path = path
+        _local.key = (path, os.getpid())
     now = time.time()
     conn.execute(
         "INSERT INTO live_event (team_id, event, payload, created) VALUES (?, '', ?, ?)",
