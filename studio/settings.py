@@ -2,6 +2,7 @@
 that run on one machine with no services (SQLite, files under var/, an embedded
 Celery broker, the local VideoGen sandbox)."""
 
+import ipaddress
 import os
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -116,11 +117,13 @@ INSTALLED_APPS = [
     "studio.gallery",
     "studio.webhooks",
     "studio.review",
+    "studio.live",
     "axes",
 ]
 
 MIDDLEWARE = [
     "studio.ops.limits.RequestBodyLimitMiddleware",
+    "studio.ops.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -152,6 +155,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studio.ops.csp.csp_nonce",
+                "studio.live.context.live",
             ],
         },
     }
@@ -334,6 +338,29 @@ STUDIO_DESCRIBE_INTERVAL = envfloat("STUDIO_DESCRIBE_INTERVAL", 60.0)
 # Semantic search answers (POST /v1/files/search, 500 an hour for the whole key) are
 # kept per team and query this long, so typing and paging cost one call per query.
 STUDIO_SEARCH_CACHE_SECONDS = envint("STUDIO_SEARCH_CACHE_SECONDS", 300)
+
+# Pushed live updates (studio/live): pages get a Server-Sent Events stream from
+# the ASGI web process (uvicorn). Off: the pages only poll, as under WSGI.
+STUDIO_LIVE_PUSH = envbool("STUDIO_LIVE_PUSH", True)
+# Who a stream is for (the session's current team); a dotted path, like MIDDLEWARE.
+STUDIO_LIVE_SESSION_TEAM = "studio.teams.live.team_of_session"
+# Seconds between a stream's keep-alive events (under a proxy's read timeout).
+STUDIO_LIVE_HEARTBEAT = envfloat("STUDIO_LIVE_HEARTBEAT", 15.0)
+# Without Redis: how often each web process checks the embedded broker for events.
+STUDIO_LIVE_POLL_INTERVAL = envfloat("STUDIO_LIVE_POLL_INTERVAL", 0.05)
+
+# /metrics (Prometheus): answered only for `Authorization: Bearer <token>` or a
+# client address in the comma-separated list (addresses or networks). Neither
+# set: /metrics answers 403 to everyone.
+STUDIO_METRICS_TOKEN = envstr("STUDIO_METRICS_TOKEN")
+STUDIO_METRICS_ALLOWED_IPS = envstr("STUDIO_METRICS_ALLOWED_IPS")
+try:
+    STUDIO_METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(item.strip(), strict=False)
+        for item in STUDIO_METRICS_ALLOWED_IPS.split(",") if item.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"STUDIO_METRICS_ALLOWED_IPS: {exc}") from None
 
 # Celery: Redis when REDIS_URL is set, otherwise the embedded broker
 # (studio/broker.py): one SQLite file under var/, no server, and as crash-safe

@@ -53,3 +53,12 @@ def membership_of_user_in(*, user, team_id: int) -> Membership:
     return get_for_team_or_404(
         Membership.objects.filter(user=user).select_related("team"), team=team_id
     )
+
+
+def current_membership(*, user, team_id) -> Membership | None:
+    """The membership a request works in: the session's team if the user is
+    still in it, else their first team; None for a user in no team."""
+    memberships = Membership.objects.select_related("team").filter(user=user)
+    return (team_id and memberships.filter(team_id=team_id).first()) or (
+        memberships.order_by("created_at", "pk").first()
+    )
