@@ -17,6 +17,11 @@ def schedule_periodic_tasks(sender, **kwargs):
     from django.conf import settings
 
     sender.add_periodic_task(
+        settings.STUDIO_DISPATCH_TICK,
+        sender.signature("generations.dispatch"),
+        name="dispatch queued work to the key's budget",
+    )
+    sender.add_periodic_task(
         settings.STUDIO_RECONCILE_INTERVAL,
         sender.signature("generations.reconcile_generations"),
         name="reconcile overdue generations",

@@ -112,6 +112,39 @@ class Page:
     favourite_ids: set[int] = field(default_factory=set)
 
 
+@dataclass
+class Edit:
+    """One edit of a tile's image (an upscale, a cut-out, variations): its
+    generation and the results of it this person may see."""
+
+    generation: object
+    results: list[Result] = field(default_factory=list)
+
+
+# An edit whose source image is still in view stacks under that image's tile
+# instead of standing as a tile of its own.
+_STACKED = Q(
+    generation__source_result__isnull=False,
+    generation__source_result__deleted_at__isnull=True,
+    generation__source_result__generation__deleted_at__isnull=True,
+)
+
+
+def stacks_edits(filters: Filters) -> bool:
+    """Edits stack under their source unless the gallery is narrowed by what
+    belongs to single images (a search, their tool, favourites, collections,
+    ratings): then each matching image is a tile of its own."""
+    return not (
+        filters.q
+        or filters.tool
+        or filters.favourites_of is not None
+        or filters.collection is not None
+        or filters.min_rating
+        or filters.my_min_rating
+        or filters.sort == MY_RATING
+    )
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -203,6 +236,12 @@ def gallery_results(
     """
     filters = filters or Filters()
     visible = _stored_visible(team, membership)
+    stacking = stacks_edits(filters)
+    if stacking:
+        # Whether an image has edits at all, read with the page: a page without
+        # any costs no query for them.
+        edits = Generation.objects.filter(source_result=OuterRef("pk"))
+        visible = visible.exclude(_STACKED).annotate(has_edits=Exists(edits))
     key = _sort_key(filters)
     fts = search.matching_generation_ids(filters.q) if filters.q else None
     semantic_ids = list(hits.ids) if (hits is not None and fts is not None) else []
@@ -246,7 +285,42 @@ def gallery_results(
         )
     for row in rows:
         row.is_favourite = row.pk in favourite_ids
+        row.edits = []
+    if stacking and any(getattr(row, "has_edits", False) for row in rows):
+        _attach_edits(rows, team=team, membership=membership)
     return Page(rows, next_cursor, favourite_ids)
+
+
+def _attach_edits(rows: list[Result], *, team, membership) -> None:
+    """Set `row.edits` on the page's tiles: the edits of each image, oldest
+    first, an edit of an edit under the tile it descends from. One query for
+    the whole page, whatever its size: every edit names the first generation
+    of its lineage (Generation.stack_root)."""
+    roots = {row.generation.stack_root_id or row.generation_id for row in rows}
+    edits = list(
+        _visible(for_team(Result, team).exclude(thumbnail=""), team=team, membership=membership)
+        .filter(generation__stack_root_id__in=roots)
+        .select_related("generation")
+        .order_by("generation__created_at", "generation_id", "position")
+    )
+    tiles = {row.pk: row for row in rows}
+    source_of = {edit.pk: edit.generation.source_result_id for edit in edits}
+    groups: dict[tuple[int, int], Edit] = {}
+    for edit in edits:
+        if edit.pk in tiles:  # its source left the view: a tile of its own
+            continue
+        source, seen = edit.generation.source_result_id, set()
+        while source not in tiles and source in source_of and source not in seen:
+            seen.add(source)
+            source = source_of[source]
+        tile = tiles.get(source)
+        if tile is None:
+            continue
+        group = groups.get((tile.pk, edit.generation_id))
+        if group is None:
+            group = groups[(tile.pk, edit.generation_id)] = Edit(edit.generation)
+            tile.edits.append(group)
+        group.results.append(edit)
 
 
 def _stored_visible(team, membership):

@@ -143,3 +143,23 @@ def endpoint_register(*, client, url: str, description: str = "Studio") -> Webho
     )
     forget_webhooks_enabled()
     return endpoint
+
+
+def endpoint_ensure(*, client, url: str) -> tuple[WebhookEndpoint, bool]:
+    """Make sure VideoGen sends execution events to `url`: keep a stored endpoint
+    that VideoGen still has for it, forget those it no longer has (a sandbox that
+    restarted forgets its endpoints), register a new one otherwise.
+    Returns (endpoint, created)."""
+    url = endpoint_url_check(url)
+    remote = {e.get("endpointId"): e for e in client.list_webhook_endpoints()}
+    kept = None
+    for endpoint in WebhookEndpoint.objects.filter(is_active=True):
+        if endpoint.remote_endpoint_id not in remote:
+            endpoint.is_active = False
+            endpoint.save(update_fields=["is_active"])
+        elif endpoint.url == url:
+            kept = endpoint
+    forget_webhooks_enabled()
+    if kept is not None:
+        return kept, False
+    return endpoint_register(client=client, url=url, description="Studio (make run)"), True
