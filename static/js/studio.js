@@ -176,8 +176,11 @@
   });
 
   // "Use this" (Already made): the form now has its settings; show the image itself.
-  document.body.addEventListener("gallery:open-result", function (event) {
-    openResult(String(event.detail.id));
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var marker = document.querySelector("[data-open-result]");
+    if (!marker) return;
+    marker.remove();
+    openResult(marker.dataset.openResult);
   });
   document.body.addEventListener("studio:done", function (event) {
     var dialog = lightbox();

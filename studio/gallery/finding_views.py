@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
 
 from studio.generations import services as generation_services
 from studio.generations.forms import GenerationForm
@@ -118,6 +117,9 @@ def result_reuse(request, pk: int):
     response = render(
         request,
         "generations/studio.html#generation-form",
-        {"form": form, "remix_changes": changes},
+        {"form": form, "remix_changes": changes, "remix_from": generation},
     )
-    return trigger_client_event(response, "gallery:open-result", {"id": result.pk})
+    # Beside the new form, a marker studio.js reads after the swap to open the image
+    # (an HX-Trigger event would fire on the button the swap removes).
+    response.content += f'<i hidden data-open-result="{result.pk}"></i>'.encode()
+    return response

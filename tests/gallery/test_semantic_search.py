@@ -216,7 +216,7 @@ def test_already_made_exact_then_close_and_use_this_counts_a_reuse(two_teams, cl
                            HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert LIGHTHOUSE in response.content.decode()  # the form, with its settings
-    assert "gallery:open-result" in response["HX-Trigger"]
+    assert f'data-open-result="{a["lighthouse"][0].pk}"' in response.content.decode()
     assert Reuse.objects.filter(team=a["team"]).count() == 1
     usage = client.get(reverse("review_usage")).content.decode()
     assert "saved by reuse" in usage
