@@ -13,6 +13,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from studio.videogen.ratelimit import documented_table as documented_rate_limits
 from studio.videogen.ratelimit import parse_limits as parse_rate_limits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -328,6 +329,16 @@ STUDIO_WEBHOOK_FALLBACK_POLL_DELAY = envfloat("STUDIO_WEBHOOK_FALLBACK_POLL_DELA
 STUDIO_RECONCILE_INTERVAL = envfloat("STUDIO_RECONCILE_INTERVAL", 30.0)
 STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
 
+# Descriptions (VideoGen's analysis of kept images): asked for this long after an
+# ingest if no file.analysis_completed webhook brought them first, then by the
+# backfill, at most this many results per run (GET /v1/files/{id}, files budget).
+STUDIO_DESCRIBE_DELAY = envfloat("STUDIO_DESCRIBE_DELAY", 10.0)
+STUDIO_DESCRIBE_BATCH = envint("STUDIO_DESCRIBE_BATCH", 100)
+STUDIO_DESCRIBE_INTERVAL = envfloat("STUDIO_DESCRIBE_INTERVAL", 60.0)
+# Semantic search answers (POST /v1/files/search, 500 an hour for the whole key) are
+# kept per team and query this long, so typing and paging cost one call per query.
+STUDIO_SEARCH_CACHE_SECONDS = envint("STUDIO_SEARCH_CACHE_SECONDS", 300)
+
 # Pushed live updates (studio/live): pages get a Server-Sent Events stream from
 # the ASGI web process (uvicorn). Off: the pages only poll, as under WSGI.
 STUDIO_LIVE_PUSH = envbool("STUDIO_LIVE_PUSH", True)
@@ -378,6 +389,7 @@ CELERY_TASK_TIME_LIMIT = 180
 CELERY_TASK_DEFAULT_QUEUE = "studio"
 CELERY_TASK_ROUTES = {
     "generations.submit_generation": {"queue": "submit"},
+    "generations.dispatch": {"queue": "submit"},
     "generations.cancel_execution": {"queue": "submit"},
     "generations.poll_execution": {"queue": "poll"},
     "generations.ingest_results": {"queue": "ingest"},
@@ -387,13 +399,13 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name) for name in ("studio", "submit", "poll", "ingest")
 ]
-# Pacing of VideoGen calls, "group=requests/seconds" per endpoint group (tools,
-# executions, files, webhooks): token buckets shared by every worker through
-# Redis, per process without REDIS_URL (studio/videogen/ratelimit.py). Keep them
-# under the account's published limits; "off" turns pacing off.
-STUDIO_RATE_LIMITS = envstr(
-    "STUDIO_RATE_LIMITS", "tools=60/60,executions=600/60,files=600/60,webhooks=30/60"
-)
+# The key's budget, "group=requests/seconds" per endpoint group, named as on
+# VideoGen's rate-limits page; the default is its documented hourly table. Shared
+# by every worker (Redis, or the embedded broker's file), corrected by every
+# answer's X-RateLimit-* (studio/videogen/ratelimit.py); "off" turns it off.
+STUDIO_RATE_LIMITS = envstr("STUDIO_RATE_LIMITS", documented_rate_limits())
+# The dispatcher's beat tick (seconds): a safety net beside the nudges that drive it.
+STUDIO_DISPATCH_TICK = envfloat("STUDIO_DISPATCH_TICK", 5.0)
 try:
     parse_rate_limits(STUDIO_RATE_LIMITS)
 except ValueError as exc:

@@ -92,44 +92,14 @@ def queue_depths() -> dict[str, int]:
 
 
 def budget_remaining() -> dict[str, float]:
-    """Calls left now in each budget group, as the shared limiter sees them.
+    """Calls left now in each budget group, as the shared budget sees them
+    (VideoGen's own window where it binds tighter than ours)."""
+    from studio.videogen import budget_from_settings
 
-    Read through whatever the limiter offers, tolerantly: a `remaining(group)`
-    or `snapshot()` if it has one, else its Redis token buckets. A limiter
-    this cannot read gives no figures rather than wrong ones.
-    """
-    from studio.videogen import client_from_settings
-
-    limiter = getattr(client_from_settings(), "_limiter", None)
-    if limiter is None:
+    budget = budget_from_settings()
+    if budget is None:
         return {}
-    snapshot = getattr(limiter, "snapshot", None)
-    if callable(snapshot):
-        return {str(k): float(v) for k, v in dict(snapshot()).items()}
-    limits = getattr(limiter, "_limits", {}) or {}
-    remaining = getattr(limiter, "remaining", None)
-    if callable(remaining):
-        return {group: float(remaining(group)) for group in limits}
-    redis_client, keys = getattr(limiter, "_redis", None), getattr(limiter, "_keys", None)
-    tokens_of = getattr(limiter, "_tokens", None)
-    found = {}
-    for group, limit in limits.items():
-        capacity = float(getattr(limit, "requests", 0))
-        interval = float(getattr(limit, "interval_ms", 0) or 0) / 1000
-        if redis_client is not None and callable(keys):
-            tokens, at = redis_client.hmget(keys(group)[0], "tokens", "ts")
-            if tokens is None:
-                found[group] = capacity  # untouched bucket: full
-                continue
-            # The bucket's ts is Redis's clock in ms; refill since then.
-            now_ms = (lambda t: t[0] * 1000 + t[1] / 1000)(redis_client.time())
-            elapsed = max(0.0, now_ms - float(at)) / 1000
-            found[group] = min(capacity, float(tokens) + (elapsed / interval if interval else 0))
-        elif isinstance(tokens_of, dict):
-            tokens, at = tokens_of.get(group, (capacity, time.monotonic()))
-            elapsed = max(0.0, time.monotonic() - at)
-            found[group] = min(capacity, tokens + (elapsed / interval if interval else 0))
-    return found
+    return {group: float(budget.state(group).left) for group in budget.limits}
 
 
 def webhook_lag(window_seconds: float = 300.0) -> dict[str, float]:
