@@ -8,7 +8,7 @@ TEST_WORKERS ?= 2
 # The studio's own processes: the sandbox only when no real API key is set.
 PROCESSES := web worker beat $(if $(VIDEOGEN_API_KEY),,sandbox)
 
-.PHONY: install run migrate test test-faults lint clean bench
+.PHONY: install run migrate test test-faults lint clean bench bench-smoke
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,16 +31,24 @@ test: install
 test-faults: install
 	$(BIN)/python -m pytest -m faults $(PYTEST_ARGS)
 
-# Gallery pages at 1,000 and 100,000 results (SQLite under var/bench/, or DATABASE_URL).
-# Then the pipeline's: card latency in Chromium, API calls per generation,
-# in-flight executions per worker (vs the SDK), ingest memory, the no-change update.
+# Every benchmark under bench/ (bench/_*.py are their shared parts): each one's
+# full size with `make bench`, a tiny size with `make bench-smoke` (CI runs it, so
+# that none rots unnoticed). A loop over the files: a new benchmark is picked up.
+# Every one runs even when another fails; the target fails if any did.
+define run_benches
+	@failed=""; for bench in bench/[!_]*.py; do \
+	  echo "== $$bench $(1)"; started=$$(date +%s); \
+	  $(BIN)/python $$bench $(1) || failed="$$failed $$bench"; \
+	  echo "== $$bench: $$(( $$(date +%s) - started )) s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "benchmarks failed:$$failed" >&2; exit 1; fi
+endef
+
 bench: install
-	$(BIN)/python bench/gallery_bench.py
-	$(BIN)/python bench/card_latency.py
-	$(BIN)/python bench/api_calls.py
-	$(BIN)/python bench/inflight.py
-	$(BIN)/python bench/ingest_memory.py
-	$(BIN)/python bench/updates_request.py
+	$(call run_benches,)
+
+bench-smoke: install
+	$(call run_benches,--smoke)
 
 lint: install
 	$(BIN)/ruff check .

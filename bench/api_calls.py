@@ -3,6 +3,7 @@
 the sandbox (GET /_admin/stats), for generations of 1, 4 and 100 results.
 
     .venv/bin/python bench/api_calls.py [--generations 3] [--results 1,4,100]
+    .venv/bin/python bench/api_calls.py --smoke     # 1 generation of 2 results per mode
 
 Real processes (prefork worker, beat, gunicorn for the webhook receiver, the
 sandbox, a private redis-server). Each row starts --generations at once and
@@ -30,7 +31,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--generations", type=int, default=3, help="generations per row")
     parser.add_argument("--results", default="1,4,100", help="results per generation")
+    parser.add_argument("--smoke", action="store_true", help="1 generation of 2 results")
     args = parser.parse_args()
+    if args.smoke:
+        args.generations, args.results = 1, "2"
     sizes = [int(v) for v in args.results.split(",")]
     flags = ["--pending-seconds", str(PENDING), "--running-seconds", str(RUNNING)]
     table: dict[tuple[str, int], dict[str, float]] = {}

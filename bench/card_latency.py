@@ -55,7 +55,10 @@ OBSERVER = """
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--generations", type=int, default=20, help="per mode")
+    parser.add_argument("--smoke", action="store_true", help="2 generations per mode")
     args = parser.parse_args()
+    if args.smoke:
+        args.generations = 2
     flags = ["--pending-seconds", str(PENDING)]
     with Stack("card-latency", sandbox_flags=flags) as stack:
         stack.start_services()

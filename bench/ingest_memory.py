@@ -2,6 +2,7 @@
 """Worker memory while ingesting 500 results of 4 MB each: it should stay flat.
 
     .venv/bin/python bench/ingest_memory.py [--generations 50] [--results 10]
+    .venv/bin/python bench/ingest_memory.py --smoke   # 2 generations of 2 results
 
 The sandbox pads every generated PNG to 4 MB (--result-padding-bytes, a
 private PNG chunk decoders skip), so each result is a real 4 MB download that
@@ -22,11 +23,14 @@ from _harness import Stack, family, proc_status, wait_until
 PADDING = 4 * 1024 * 1024
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--generations", type=int, default=50)
     parser.add_argument("--results", type=int, default=10, help="per generation")
+    parser.add_argument("--smoke", action="store_true", help="2 generations of 2 results")
     args = parser.parse_args()
+    if args.smoke:
+        args.generations, args.results = 2, 2
     flags = ["--pending-seconds", "0.2", "--running-seconds", "0.5",
              "--result-padding-bytes", str(PADDING)]
     with Stack("ingest", sandbox_flags=flags,
@@ -80,12 +84,18 @@ def main() -> None:
             print(f"  {count:14d}   {whole:10.0f} MB      {largest:10.0f} MB")
     early = [w for _, c, w, _ in samples if 50 <= c <= 150]
     late = [w for _, c, w, _ in samples if c >= total - 100]
-    peak = max(w for _, _, w, _ in samples)
+    peak = max((w for _, _, w, _ in samples), default=0)
     if early and late:
         print(f"  peak {peak:.0f} MB; after 50-150 results max {max(early):.0f} MB, "
               f"last 100 max {max(late):.0f} MB: growth {max(late) - max(early):+.0f} MB "
               f"over {total - 150} more results of 4 MB")
 
 
+    if stored < total:
+        print(f"FAILED: {total - stored} of {total} results were not stored")
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -3,6 +3,7 @@
 by side in one run, and the queries each makes.
 
     .venv/bin/python bench/updates_request.py [--requests 3000] [--gallery 10000]
+    .venv/bin/python bench/updates_request.py --smoke  # 50 requests, 200 generations
 
 GET /generations/updates/?cursor=<current> with HX-Request (the request every
 open studio page sends every 2 s; it answers 204 while work is in flight)
@@ -37,7 +38,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=3000, help="timed requests per URL")
     parser.add_argument("--gallery", type=int, default=10_000, help="generations, large team")
+    parser.add_argument("--smoke", action="store_true",
+                        help="50 requests, 200 generations; the time target is not gated")
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.gallery = 50, 200
     stack = Stack("updates", env=BENCH_ENV)
     stack._setup_django()
     try:
@@ -101,7 +106,7 @@ def run(args) -> int:
     order = [("bare", clients["large"][0], "/bench/bare/"),
              ("updates small", *clients["small"]),
              ("updates large", *clients["large"])]
-    for _ in range(200):  # warm-up
+    for _ in range(20 if args.smoke else 200):  # warm-up
         for _, c, url in order:
             c.get(url, headers=htmx)
     for _ in range(args.requests):
@@ -127,7 +132,7 @@ def run(args) -> int:
     proposal = _in_flight_check_alone(teams["large"])
     print(f"\n  The in-flight check alone, large team: one OR query {proposal[0]:.3f} ms; "
           f"as the view does it (two EXISTS on the index): {proposal[1]:.3f} ms")
-    met = ratio <= 1.5 and extra <= 1
+    met = (args.smoke or ratio <= 1.5) and extra <= 1
     print(f"\n  target (large gallery at most 1.5x bare, one extra query): "
           f"{'met' if met else 'MISSED'} ({ratio:.2f}x, {extra} extra)")
     return 0 if met else 1

@@ -118,7 +118,8 @@ def client_link_for_team(*, team, pk: int) -> ClientLink:
 def activity(*, team, collection: Collection) -> list[ClientPick]:
     """What clients said on this collection's links, latest first."""
     picks = for_team(ClientPick, team).filter(link__collection=collection)
-    return list(picks.select_related("result", "link")[:ACTIVITY_SHOWN])
+    # result__generation: each line names the image by its prompt (audit_label).
+    return list(picks.select_related("result__generation", "link")[:ACTIVITY_SHOWN])
 
 
 def activity_changed_since(*, team, collection: Collection, seq: int) -> bool:

@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Su
 from django.http import Http404
 
 from studio.generations import selectors as generation_selectors
-from studio.generations.models import Result
+from studio.generations.models import Generation, Result
 from studio.generations.visibility import is_reviewer, may_see_result, team_policy, visible_q
 from studio.teams.scoping import for_team, get_for_team_or_404
 
@@ -88,6 +88,38 @@ class Page:
     results: list[Result]
     next_cursor: Cursor | None
     favourite_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Edit:
+    """One edit of a tile's image (an upscale, a cut-out, variations): its
+    generation and the results of it this person may see."""
+
+    generation: object
+    results: list[Result] = field(default_factory=list)
+
+
+# An edit whose source image is still in view stacks under that image's tile
+# instead of standing as a tile of its own.
+_STACKED = Q(
+    generation__source_result__isnull=False,
+    generation__source_result__deleted_at__isnull=True,
+    generation__source_result__generation__deleted_at__isnull=True,
+)
+
+
+def stacks_edits(filters: Filters) -> bool:
+    """Edits stack under their source unless the gallery is narrowed by what
+    belongs to single images (their tool, favourites, collections, ratings):
+    then each matching image is a tile of its own."""
+    return not (
+        filters.tool
+        or filters.favourites_of is not None
+        or filters.collection is not None
+        or filters.min_rating
+        or filters.my_min_rating
+        or filters.sort == MY_RATING
+    )
 
 
 def _day_start(day: date) -> datetime:
@@ -170,11 +202,17 @@ def gallery_results(
     one) and its favourites. The cursor condition is written so that the
     (team, created_at) index gives a range, not a scan.
     """
+    filters = filters or Filters()
     queryset = _filtered(
         _visible(for_team(Result, team).exclude(thumbnail=""), team=team, membership=membership),
-        filters or Filters(),
+        filters,
     ).select_related("generation", "generation__created_by")
-    filters = filters or Filters()
+    stacking = stacks_edits(filters)
+    if stacking:
+        # Whether an image has edits at all, read with the page: a page without
+        # any costs no query for them.
+        edits = Generation.objects.filter(source_result=OuterRef("pk"))
+        queryset = queryset.exclude(_STACKED).annotate(has_edits=Exists(edits))
     key = _sort_key(filters)
     if cursor is not None:
         if (cursor.score is None) != (key is None):
@@ -193,11 +231,46 @@ def gallery_results(
         )
     for row in rows:
         row.is_favourite = row.pk in favourite_ids
+        row.edits = []
+    if stacking and any(row.has_edits for row in rows):
+        _attach_edits(rows, team=team, membership=membership)
     next_cursor = None
     if more:
         last = rows[-1]
         next_cursor = Cursor.after(last, None if key is None else getattr(last, key))
     return Page(rows, next_cursor, favourite_ids)
+
+
+def _attach_edits(rows: list[Result], *, team, membership) -> None:
+    """Set `row.edits` on the page's tiles: the edits of each image, oldest
+    first, an edit of an edit under the tile it descends from. One query for
+    the whole page, whatever its size: every edit names the first generation
+    of its lineage (Generation.stack_root)."""
+    roots = {row.generation.stack_root_id or row.generation_id for row in rows}
+    edits = list(
+        _visible(for_team(Result, team).exclude(thumbnail=""), team=team, membership=membership)
+        .filter(generation__stack_root_id__in=roots)
+        .select_related("generation")
+        .order_by("generation__created_at", "generation_id", "position")
+    )
+    tiles = {row.pk: row for row in rows}
+    source_of = {edit.pk: edit.generation.source_result_id for edit in edits}
+    groups: dict[tuple[int, int], Edit] = {}
+    for edit in edits:
+        if edit.pk in tiles:  # its source left the view: a tile of its own
+            continue
+        source, seen = edit.generation.source_result_id, set()
+        while source not in tiles and source in source_of and source not in seen:
+            seen.add(source)
+            source = source_of[source]
+        tile = tiles.get(source)
+        if tile is None:
+            continue
+        group = groups.get((tile.pk, edit.generation_id))
+        if group is None:
+            group = groups[(tile.pk, edit.generation_id)] = Edit(edit.generation)
+            tile.edits.append(group)
+        group.results.append(edit)
 
 
 def newest_cursor(*, team) -> Cursor | None:

@@ -139,8 +139,16 @@ class Generation(models.Model):
     )
     # The generation whose card an edit (upscale, cut-out, vector, variations)
     # stacks under: the first one of its lineage. Null for a generation of its own.
+    # No index of its own: nearly every row is NULL, and SQLite then plans the studio's
+    # "cards of their own" (IS NULL) through it and sorts the whole team. The partial
+    # indexes gen_team_cards and gen_stack_edits (Meta) serve both directions.
     stack_root = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="stacked_edits"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stacked_edits",
+        db_index=False,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="generations"
@@ -195,6 +203,24 @@ class Generation(models.Model):
             models.Index(fields=["team", "seq"], name="gen_team_seq"),
             models.Index(fields=["team", "status", "ingested_at"], name="gen_team_status_ingested"),
             models.Index(fields=["status", "next_check_at"], name="gen_status_due"),
+            # The studio's cards, newest first: generations of their own, not in the Trash.
+            models.Index(
+                fields=["team", "-created_at", "-id"],
+                condition=Q(stack_root__isnull=True, deleted_at__isnull=True),
+                name="gen_team_cards",
+            ),
+            # The edits stacked under a page of cards.
+            models.Index(
+                fields=["stack_root", "created_at"],
+                condition=Q(stack_root__isnull=False),
+                name="gen_stack_edits",
+            ),
+            # The Trash, newest deletion first.
+            models.Index(
+                fields=["team", "-deleted_at"],
+                condition=Q(deleted_at__isnull=False),
+                name="gen_team_trash",
+            ),
             models.Index(fields=["team", "created_by", "dispatched_at"], name="gen_served"),
         ]
         constraints = [
@@ -250,6 +276,12 @@ class Generation(models.Model):
     def edit_label(self) -> str:
         """What this edit is, for the badge under its source: "Upscale", "Variations"."""
         return "Variations" if self.tool == Tool.GENERATE_IMAGE else self.get_tool_display()
+
+    @property
+    def settings_generation_id(self) -> int | None:
+        """Whose settings "Use these settings" puts into the form: an edit's are
+        its lineage's first generation's (an upscale has no prompt of its own)."""
+        return self.stack_root_id if self.is_derived else self.pk
 
     @property
     def is_saving(self) -> bool:
@@ -371,6 +403,17 @@ class Result(models.Model):
             models.Index(fields=["team", "review_state"], name="result_team_review"),
             models.Index(
                 fields=["team", "-rating_score", "-created_at", "-id"], name="result_team_rating"
+            ),
+            # The review queue, oldest first.
+            models.Index(
+                fields=["team", "review_state", "created_at", "id"],
+                name="result_team_review_oldest",
+            ),
+            # Images in the Trash on their own, newest deletion first.
+            models.Index(
+                fields=["team", "-deleted_at"],
+                condition=Q(deleted_at__isnull=False),
+                name="result_team_trash",
             ),
         ]
 

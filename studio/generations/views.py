@@ -114,10 +114,10 @@ def generation_remix(request, pk: int):
         no_watermark_allowed=GenerationForm(team=request.team).no_watermark_allowed,
     )
     form = GenerationForm(team=request.team, initial=initial)
-    context = {"form": form, "remix_changes": changes}
+    context = {"form": form, "remix_changes": changes, "remix_from": generation}
     if request.htmx:
         return render(request, f"{PAGE}#generation-form", context)
-    return render(request, PAGE, {**_page_context(request, form), "remix_changes": changes})
+    return render(request, PAGE, {**_page_context(request, form), **context})
 
 
 @require_POST
@@ -333,7 +333,7 @@ def result_detail(request, pk: int):
         "sees_review": sees_review,
         # The review box (review/decision.html#box) shows it to those who may read it.
         "review_status": (
-            review_status_text(result=result, policy=team_policy(request.team))
+            review_status_text(result=result, policy=result.policy or team_policy(request.team))
             if sees_review
             else ""
         ),

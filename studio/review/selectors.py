@@ -228,15 +228,55 @@ def usage_by_month(*, team: Team, last: Month, months: int = 12) -> list[tuple[M
 
 
 def usage_csv_rows(*, team: Team, last: Month, months: int = 12):
-    """month, member, ...: one row per member per month, for the CSV export."""
+    """month, member, ...: one row per member per month, for the CSV export.
+
+    Three grouped queries over the whole window (not nine per month): the rows
+    are those usage_for_month gives, members who made something, in its order."""
     first = last
     for _ in range(months - 1):
         first = first.previous
+    generations = Generation.objects.filter(
+        team=team, created_at__gte=first.start, created_at__lt=last.end
+    )
+    results = Result.objects.filter(generation__in=generations).exclude(sha256="")
+    rows: dict[tuple[int, int, int], UsageRow] = {}
+    names = dict(
+        get_user_model()
+        .objects.filter(Q(generations__in=generations) | Q(memberships__team=team))
+        .distinct()
+        .values_list("pk", "username")
+    )
+
+    def row(at, user_id) -> UsageRow:
+        key = (at.year, at.month, user_id)
+        if key not in rows:
+            rows[key] = UsageRow(names[user_id])
+        return rows[key]
+
+    by_month = generations.annotate(at=TruncMonth("created_at"))
+    for found in by_month.values("at", "created_by").annotate(
+        n=Count("pk"), images=Sum("num_results")
+    ):
+        member = row(found["at"], found["created_by"])
+        member.generations, member.images_requested = found["n"], found["images"]
+    for found in (
+        by_month.filter(counts_against_quota())
+        .values("at", "created_by")
+        .annotate(images=Sum("num_results"))
+    ):
+        row(found["at"], found["created_by"]).images_billed = found["images"]
+    for found in (
+        results.annotate(at=TruncMonth("generation__created_at"))
+        .values("at", "generation__created_by")
+        .annotate(n=Count("pk"))
+    ):
+        row(found["at"], found["generation__created_by"]).images_delivered = found["n"]
     month = first
     while True:
-        for row in usage_for_month(team=team, month=month).members:
-            if row.generations:
-                yield month, row
+        members = [r for (y, m, _), r in rows.items() if (y, m) == (month.year, month.month)]
+        for member in sorted(members, key=lambda r: (-r.images_requested, r.label.lower())):
+            if member.generations:
+                yield month, member
         if month == last:
             return
         month = month.next

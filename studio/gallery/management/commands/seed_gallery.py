@@ -23,7 +23,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from studio.gallery.models import Collection, CollectionItem, Favourite
+from studio.audit.models import AuditEntry
+from studio.discussion.models import Comment, Notification, Rating
+from studio.gallery.models import (
+    ClientLink,
+    ClientPick,
+    Collection,
+    CollectionItem,
+    Favourite,
+    ShareLink,
+)
 from studio.generations.builders import StoredImage, build_result, store_image
 from studio.generations.models import Generation, Result, Status, Tool
 from studio.teams.models import Membership, Role, Team
@@ -59,8 +68,17 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=5000, help="Rows per bulk insert.")
         parser.add_argument("--seed", type=int, default=1, help="Same seed, same rows.")
         parser.add_argument("--create", action="store_true", help="Create a missing team.")
+        parser.add_argument(
+            "--extras",
+            action="store_true",
+            help="Also what a team that works in Studio has, in proportion: edits stacked "
+            "under their sources, comments, ratings, images awaiting review, Trash, "
+            "notifications, audit entries, share and client links (bench/pages.py).",
+        )
 
-    def handle(self, *args, team, results, members, days, batch, seed, create, **options):
+    def handle(
+        self, *args, team, results, members, days, batch, seed, create, extras=False, **options
+    ):
         if results < 1:
             raise CommandError("--results must be at least 1.")
         started = time.monotonic()
@@ -70,6 +88,8 @@ class Command(BaseCommand):
         images = self._images()
         made = self._fill(team, people, images, results, days, batch, rng)
         self._organise(team, people, made, rng)
+        if extras:
+            self._extras(team, people, images, rng)
         self._analyze()
         self.stdout.write(
             f"Team {team.pk} ({team.name}): added {results} results in "
@@ -80,7 +100,8 @@ class Command(BaseCommand):
         """Fresh planner statistics, as autovacuum (or SQLite's optimize) would leave them:
         without them PostgreSQL plans 100,000 new rows as if they were a hundred."""
         tables = [Generation._meta.db_table, Result._meta.db_table, CollectionItem._meta.db_table,
-                  Favourite._meta.db_table]
+                  Favourite._meta.db_table, Comment._meta.db_table, Rating._meta.db_table,
+                  Notification._meta.db_table, AuditEntry._meta.db_table]
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(f"ANALYZE {', '.join(tables)}")
@@ -205,6 +226,138 @@ class Command(BaseCommand):
                  for pk in rng.sample(recent, min(20, len(recent)))],
                 ignore_conflicts=True,
             )
+
+    # --- what a working team also has (--extras) -------------------------------------------
+
+    def _extras(self, team, people, images, rng) -> None:
+        """Rows in proportion to the gallery (a share of its results each), and always
+        some on the newest results, so the first pages show every kind of thing."""
+        rows = list(
+            Result.objects.filter(team=team, generation__tool=Tool.GENERATE_IMAGE)
+            .order_by("-created_at", "-pk")
+            .values_list("pk", "generation_id", "created_at")
+        )
+        if not rows:
+            return
+
+        def share(fraction: float, newest: int = 6) -> list[tuple]:
+            picked = rows[:newest] + [row for row in rows[newest:] if rng.random() < fraction]
+            return picked
+
+        now = timezone.now()
+        owner = people[0]
+        with transaction.atomic():
+            self._edits(team, people, images, share(0.04), rng)
+            commented = share(0.02)
+            comments, notes = [], []
+            for pk, _, _ in commented:
+                for k in range(rng.randint(1, 3)):
+                    # The first one by a member (not the owner), who may then edit it.
+                    author = rng.choice(people) if comments else people[1 % len(people)]
+                    comments.append(Comment(team=team, result_id=pk, author=author,
+                                            author_name=author.get_username(),
+                                            body=f"Comment {k + 1}: the light works here."))
+                    notes.append(Notification(
+                        team=team, user=owner, kind=Notification.Kind.COMMENT,
+                        text=f"{author.get_username()} commented on an image",
+                        url=f"/results/{pk}/",
+                    ))
+            Comment.objects.bulk_create(comments, batch_size=1000)
+            Notification.objects.bulk_create(notes, batch_size=1000)
+            rated = share(0.05)
+            ratings, scores = [], {}
+            for pk, _, _ in rated:
+                raters = rng.sample(people, min(2, len(people)))
+                stars = [rng.randint(1, 5) for _ in raters]
+                ratings += [Rating(team=team, result_id=pk, user=user, stars=s)
+                            for user, s in zip(raters, stars, strict=True)]
+                scores[pk] = (round(sum(stars) * 100 / len(stars)), len(stars))
+            Rating.objects.bulk_create(ratings, batch_size=1000, ignore_conflicts=True)
+            updated = [Result(pk=pk, rating_score=s, rating_count=c)
+                       for pk, (s, c) in scores.items()]
+            Result.all_objects.bulk_update(updated, ["rating_score", "rating_count"],
+                                           batch_size=500)
+            waiting = [pk for pk, _, _ in share(0.01, newest=2)]
+            Result.all_objects.filter(pk__in=waiting).update(
+                review_state=Result.ReviewState.PENDING
+            )
+            # The Trash: a fixed few, whatever the gallery's size, as the purge keeps it
+            # (STUDIO_TRASH_DAYS); older work only, so the first pages keep their cards.
+            old = rows[len(rows) // 10:] or rows
+            few = max(1, min(12, len(old) // 4))
+            trashed_generations = {g for _, g, _ in rng.sample(old, few)}
+            kept = [row for row in old if row[1] not in trashed_generations]
+            trashed_results = [pk for pk, _, _ in rng.sample(kept, min(few, len(kept)))]
+            Generation.objects.filter(pk__in=trashed_generations).update(
+                deleted_at=now, deleted_by=owner
+            )
+            Result.all_objects.filter(pk__in=trashed_results).update(
+                deleted_at=now, deleted_by=owner
+            )
+            audit = [
+                AuditEntry(team=team, actor=owner, actor_label=owner.get_username(),
+                           action=action, target_type=kind, target_id=str(pk),
+                           target_label=f"{kind} {pk}", created_at=now)
+                for action, kind, ids in (
+                    (AuditEntry.Action.DELETE, "generation", trashed_generations),
+                    (AuditEntry.Action.RESULT_DELETE, "result", trashed_results),
+                    (AuditEntry.Action.APPROVE, "result", [pk for pk, _, _ in share(0.01)]),
+                )
+                for pk in ids
+            ]
+            AuditEntry.objects.bulk_create(audit, batch_size=1000)
+            # Everyone has starred something, so "Favourites" is a page of tiles for each.
+            Favourite.objects.bulk_create(
+                [Favourite(team=team, user=person, result_id=pk)
+                 for person in people for pk, _, _ in rows[1:4]],
+                ignore_conflicts=True,
+            )
+            self._links(team, owner, rng)
+
+    def _edits(self, team, people, images, sources, rng) -> None:
+        """Upscales and cut-outs of `sources`, stacked under their generations' cards."""
+        edits = [
+            Generation(
+                team=team, created_by=rng.choice(people), tool=rng.choice(DERIVED_TOOLS),
+                source_result_id=pk, stack_root_id=generation_id,
+                prompt="An edit", aspect_ratio="1:1", num_results=1,
+                status=Status.SUCCEEDED, progress=100,
+                created_at=at + timedelta(minutes=1), submitted_at=at + timedelta(minutes=1),
+                finished_at=at + timedelta(minutes=1, seconds=5),
+                ingested_at=at + timedelta(minutes=1, seconds=6),
+            )
+            for pk, generation_id, at in sources
+        ]
+        prompts = dict(Generation.objects.filter(pk__in=[g for _, g, _ in sources])
+                       .values_list("pk", "prompt"))
+        for edit in edits:
+            edit.prompt = prompts[edit.stack_root_id]
+        with _given_timestamps(Generation, Result):
+            Generation.objects.bulk_create(edits, batch_size=1000)
+            Result.objects.bulk_create(
+                [build_result(edit, 0, rng.choice(images["1:1"]),
+                              remote_file_id=f"seed_{edit.pk}_0",
+                              review_state=Result.ReviewState.APPROVED,
+                              created_at=edit.created_at + timedelta(seconds=6))
+                 for edit in edits],
+                batch_size=1000,
+            )
+
+    def _links(self, team, owner, rng) -> None:
+        """A share link and a client link (with a client's picks) on a board."""
+        collection = Collection.objects.filter(team=team).order_by("pk").first()
+        if collection is None:
+            return
+        ShareLink.objects.create(team=team, collection=collection, created_by=owner)
+        link = ClientLink.objects.create(team=team, collection=collection, created_by=owner,
+                                         expires_at=timezone.now() + timedelta(days=30))
+        ClientPick.objects.bulk_create([
+            ClientPick(team=team, link=link, client_key="seed-client", client_name="A client",
+                       result_id=item.result_id, favourite=rng.random() < 0.5,
+                       verdict=rng.choice(list(ClientPick.Verdict.values)),
+                       comment="Lovely." if rng.random() < 0.3 else "")
+            for item in collection.items.all()
+        ])
 
 
 @contextmanager
