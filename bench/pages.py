@@ -316,6 +316,7 @@ def page_list(teams) -> list[tuple]:
         ("audit log", "owner", lambda s: "/review/audit/"),
         ("usage", "owner", lambda s: "/review/usage/"),
         ("usage CSV", "owner", lambda s: "/review/usage.csv"),
+        ("API budget", "owner", lambda s: "/review/budget/"),
         ("review settings", "owner", lambda s: "/review/settings/"),
         ("client links (admin)", "owner", lambda s: f"/collections/{collection(s)}/client-links/"),
         ("client activity (admin)", "owner",
