@@ -323,6 +323,7 @@ def page_list(teams) -> list[tuple]:
         ("usage", "owner", lambda s: "/review/usage/"),
         ("API budget", "owner", lambda s: "/review/budget/"),
         ("usage CSV", "owner", lambda s: "/review/usage.csv"),
+        ("API budget", "owner", lambda s: "/review/budget/"),
         ("review settings", "owner", lambda s: "/review/settings/"),
         ("client links (admin)", "owner", lambda s: f"/collections/{collection(s)}/client-links/"),
         ("client activity (admin)", "owner",
