@@ -10,4 +10,4 @@ RUN pip install --no-cache-dir -e ".[s3]" \
 # Not root; a named volume mounted on /data/media starts out owned by this user.
 USER studio
 EXPOSE 8000
-CMD ["gunicorn", "studio.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]
+CMD ["uvicorn", "studio.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", "--proxy-headers", "--timeout-graceful-shutdown", "5"]

@@ -116,6 +116,12 @@ class Process:
         self._log.close()
 
 
+def _documented_limits() -> dict[str, int]:
+    from studio.videogen.ratelimit import DOCUMENTED_LIMITS
+
+    return DOCUMENTED_LIMITS
+
+
 class Stack:
     def __init__(self, name: str, *, sandbox_flags=(), env: dict | None = None):
         self.dir = ROOT / "var" / f"bench-{name}"
@@ -138,6 +144,10 @@ class Stack:
             "VIDEOGEN_BASE_URL": self.sandbox_url,
             "VIDEOGEN_SANDBOX_KEY": "sandbox",
             "STUDIO_LOG_LEVEL": "INFO",  # the worker says "ready." at INFO
+            # The sandbox runs "generous" (below): Studio's budget is the same table.
+            "STUDIO_RATE_LIMITS": ",".join(
+                f"{g}={n * 100}/3600" for g, n in _documented_limits().items()
+            ),
             **(env or {}),
         })
         self._test_db = False

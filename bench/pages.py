@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench-pages"
@@ -277,6 +277,9 @@ def page_list(teams) -> list[tuple]:
         team.refresh_from_db()
         return team.change_seq
 
+    def prompt_of(seeded) -> str:
+        return Generation.objects.get(pk=remixed(seeded)).prompt
+
     def remixed(seeded) -> int:
         return Generation.objects.filter(team=seeded["team"], tool="generate_image",
                                          deleted_at__isnull=True).values_list("pk", flat=True)[0]
@@ -295,6 +298,9 @@ def page_list(teams) -> list[tuple]:
         ("gallery: news (a change)", "member",
          lambda s: f"/gallery/news/?seq={cursor(s) - 1}", HTMX),
         ("viewer (result detail)", "member", lambda s: f"/results/{viewed(s)}/"),
+        ("viewer: more like this", "member", lambda s: f"/gallery/results/{viewed(s)}/similar/"),
+        ("studio: already made", "member",
+         lambda s: f"/gallery/already-made/?prompt={quote(prompt_of(s))}", HTMX),
         ("viewer: discussion", "member", lambda s: f"/discussion/results/{viewed(s)}/"),
         ("viewer: organise menu", "member", lambda s: f"/gallery/results/{viewed(s)}/organise/"),
         ("viewer: its collections", "member",
@@ -315,7 +321,9 @@ def page_list(teams) -> list[tuple]:
         ("review queue", "owner", lambda s: "/review/"),
         ("audit log", "owner", lambda s: "/review/audit/"),
         ("usage", "owner", lambda s: "/review/usage/"),
+        ("API budget", "owner", lambda s: "/review/budget/"),
         ("usage CSV", "owner", lambda s: "/review/usage.csv"),
+        ("API budget", "owner", lambda s: "/review/budget/"),
         ("review settings", "owner", lambda s: "/review/settings/"),
         ("client links (admin)", "owner", lambda s: f"/collections/{collection(s)}/client-links/"),
         ("client activity (admin)", "owner",
@@ -334,7 +342,7 @@ NOT_PAGES = {
     "result_media", "reference_media", "shared_media", "client_media", "trash_media",
     "results_zip", "collection_zip",
     # Before signing in, or the machinery: no team's images are read.
-    "healthz", "webhook_receive", "signup", "login", "logout", "password_reset",
+    "healthz", "metrics", "webhook_receive", "signup", "login", "logout", "password_reset",
     "password_reset_done", "password_reset_confirm", "password_reset_complete",
     "invitation_detail", "invitation_accept",
 }

@@ -17,6 +17,11 @@ def schedule_periodic_tasks(sender, **kwargs):
     from django.conf import settings
 
     sender.add_periodic_task(
+        settings.STUDIO_DISPATCH_TICK,
+        sender.signature("generations.dispatch"),
+        name="dispatch queued work to the key's budget",
+    )
+    sender.add_periodic_task(
         settings.STUDIO_RECONCILE_INTERVAL,
         sender.signature("generations.reconcile_generations"),
         name="reconcile overdue generations",
@@ -25,6 +30,11 @@ def schedule_periodic_tasks(sender, **kwargs):
         6 * 3600,
         sender.signature("generations.purge_trash"),
         name="purge the Trash of what is past its 30 days",
+    )
+    sender.add_periodic_task(
+        settings.STUDIO_DESCRIBE_INTERVAL,
+        sender.signature("generations.backfill_descriptions"),
+        name="fetch VideoGen's descriptions that no webhook brought",
     )
     sender.add_periodic_task(
         crontab(hour=settings.STUDIO_DIGEST_HOUR, minute=0),

@@ -2,6 +2,7 @@
 that run on one machine with no services (SQLite, files under var/, an embedded
 Celery broker, the local VideoGen sandbox)."""
 
+import ipaddress
 import os
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -12,6 +13,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from studio.videogen.ratelimit import documented_table as documented_rate_limits
 from studio.videogen.ratelimit import parse_limits as parse_rate_limits
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -115,11 +117,13 @@ INSTALLED_APPS = [
     "studio.gallery",
     "studio.webhooks",
     "studio.review",
+    "studio.live",
     "axes",
 ]
 
 MIDDLEWARE = [
     "studio.ops.limits.RequestBodyLimitMiddleware",
+    "studio.ops.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -151,6 +155,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studio.ops.csp.csp_nonce",
+                "studio.live.context.live",
             ],
         },
     }
@@ -324,6 +329,39 @@ STUDIO_WEBHOOK_FALLBACK_POLL_DELAY = envfloat("STUDIO_WEBHOOK_FALLBACK_POLL_DELA
 STUDIO_RECONCILE_INTERVAL = envfloat("STUDIO_RECONCILE_INTERVAL", 30.0)
 STUDIO_RECONCILE_GRACE = envfloat("STUDIO_RECONCILE_GRACE", 60.0)
 
+# Descriptions (VideoGen's analysis of kept images): asked for this long after an
+# ingest if no file.analysis_completed webhook brought them first, then by the
+# backfill, at most this many results per run (GET /v1/files/{id}, files budget).
+STUDIO_DESCRIBE_DELAY = envfloat("STUDIO_DESCRIBE_DELAY", 10.0)
+STUDIO_DESCRIBE_BATCH = envint("STUDIO_DESCRIBE_BATCH", 100)
+STUDIO_DESCRIBE_INTERVAL = envfloat("STUDIO_DESCRIBE_INTERVAL", 60.0)
+# Semantic search answers (POST /v1/files/search, 500 an hour for the whole key) are
+# kept per team and query this long, so typing and paging cost one call per query.
+STUDIO_SEARCH_CACHE_SECONDS = envint("STUDIO_SEARCH_CACHE_SECONDS", 300)
+
+# Pushed live updates (studio/live): pages get a Server-Sent Events stream from
+# the ASGI web process (uvicorn). Off: the pages only poll, as under WSGI.
+STUDIO_LIVE_PUSH = envbool("STUDIO_LIVE_PUSH", True)
+# Who a stream is for (the session's current team); a dotted path, like MIDDLEWARE.
+STUDIO_LIVE_SESSION_TEAM = "studio.teams.live.team_of_session"
+# Seconds between a stream's keep-alive events (under a proxy's read timeout).
+STUDIO_LIVE_HEARTBEAT = envfloat("STUDIO_LIVE_HEARTBEAT", 15.0)
+# Without Redis: how often each web process checks the embedded broker for events.
+STUDIO_LIVE_POLL_INTERVAL = envfloat("STUDIO_LIVE_POLL_INTERVAL", 0.05)
+
+# /metrics (Prometheus): answered only for `Authorization: Bearer <token>` or a
+# client address in the comma-separated list (addresses or networks). Neither
+# set: /metrics answers 403 to everyone.
+STUDIO_METRICS_TOKEN = envstr("STUDIO_METRICS_TOKEN")
+STUDIO_METRICS_ALLOWED_IPS = envstr("STUDIO_METRICS_ALLOWED_IPS")
+try:
+    STUDIO_METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(item.strip(), strict=False)
+        for item in STUDIO_METRICS_ALLOWED_IPS.split(",") if item.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"STUDIO_METRICS_ALLOWED_IPS: {exc}") from None
+
 # Celery: Redis when REDIS_URL is set, otherwise the embedded broker
 # (studio/broker.py): one SQLite file under var/, no server, and as crash-safe
 # as Redis (unacked messages are leased, not removed, and come back when the
@@ -351,6 +389,7 @@ CELERY_TASK_TIME_LIMIT = 180
 CELERY_TASK_DEFAULT_QUEUE = "studio"
 CELERY_TASK_ROUTES = {
     "generations.submit_generation": {"queue": "submit"},
+    "generations.dispatch": {"queue": "submit"},
     "generations.cancel_execution": {"queue": "submit"},
     "generations.poll_execution": {"queue": "poll"},
     "generations.ingest_results": {"queue": "ingest"},
@@ -360,13 +399,13 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name) for name in ("studio", "submit", "poll", "ingest")
 ]
-# Pacing of VideoGen calls, "group=requests/seconds" per endpoint group (tools,
-# executions, files, webhooks): token buckets shared by every worker through
-# Redis, per process without REDIS_URL (studio/videogen/ratelimit.py). Keep them
-# under the account's published limits; "off" turns pacing off.
-STUDIO_RATE_LIMITS = envstr(
-    "STUDIO_RATE_LIMITS", "tools=60/60,executions=600/60,files=600/60,webhooks=30/60"
-)
+# The key's budget, "group=requests/seconds" per endpoint group, named as on
+# VideoGen's rate-limits page; the default is its documented hourly table. Shared
+# by every worker (Redis, or the embedded broker's file), corrected by every
+# answer's X-RateLimit-* (studio/videogen/ratelimit.py); "off" turns it off.
+STUDIO_RATE_LIMITS = envstr("STUDIO_RATE_LIMITS", documented_rate_limits())
+# The dispatcher's beat tick (seconds): a safety net beside the nudges that drive it.
+STUDIO_DISPATCH_TICK = envfloat("STUDIO_DISPATCH_TICK", 5.0)
 try:
     parse_rate_limits(STUDIO_RATE_LIMITS)
 except ValueError as exc:

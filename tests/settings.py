@@ -25,6 +25,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"test_studio_{TEST_RUN_ID.replace('-', '_')}"}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The test sandboxes run the "generous" profile (100x the documented table): so does Studio.
+STUDIO_RATE_LIMITS = documented_rate_limits(100)  # noqa: F405
 STUDIO_POLL_FIRST_DELAY = 0.2
 STUDIO_POLL_BACKOFF = 1.2
 STUDIO_POLL_MAX_DELAY = 1.0

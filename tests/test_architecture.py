@@ -17,14 +17,17 @@ STUDIO = Path(__file__).resolve().parent.parent / "studio"
 
 # Bottom first. The apps of a layer import only apps of the layers before it.
 LAYERS: list[set[str]] = [
-    {"videogen", "sandbox", "audit"},  # leaves: import no other app
+    # leaves: import no other app; live is below teams, whose change counter pushes
+    {"videogen", "sandbox", "audit", "live"},
     {"teams"},
     {"accounts"},  # a new account gets its personal team
     {"generations"},
     # Talk about results; gallery (sort by rating, client links) and review
     # (decisions) tell people through it, so it sits below them.
     {"discussion"},
-    {"gallery", "review", "webhooks", "ops"},
+    {"gallery", "review", "webhooks"},
+    # Operators' views over everything: /metrics reads webhooks, generations, live.
+    {"ops"},
 ]
 # Project-package modules (studio/*.py) that apps may import: they import no app.
 SHARED_PROJECT_MODULES = {"studio.forms", "studio.celery"}

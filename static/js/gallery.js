@@ -88,7 +88,7 @@
       chosen.length + (chosen.length === 1 ? " image selected" : " images selected");
     var compare = bar.querySelector("[data-compare]");
     if (compare) compare.disabled = chosen.length < 2 || chosen.length > 4;
-    document.querySelectorAll(".tile").forEach(function (tile) {
+    document.querySelectorAll(".tile, #gallery-grid .thumb").forEach(function (tile) {
       var box = tile.querySelector("input.tile__select");
       tile.classList.toggle("tile--selected", !!(box && box.checked));
     });
@@ -127,8 +127,15 @@
   // Deleted images leave the grid at once.
   document.body.addEventListener("gallery:deleted", function (event) {
     event.detail.ids.forEach(function (id) {
+      // A tile goes with the edits stacked under it; an edit leaves its stack.
       var tile = document.getElementById("tile-" + id);
-      if (tile) tile.remove();
+      if (tile) (tile.closest(".stack") || tile).remove();
+      document.querySelectorAll('#gallery-grid [data-thumb="' + id + '"]').forEach(function (thumb) {
+        var edit = thumb.closest(".edit"), stack = thumb.closest(".stack");
+        thumb.remove();
+        if (edit && !edit.querySelector(".thumb")) edit.remove();
+        if (stack && !stack.querySelector(".edit")) stack.replaceWith(stack.querySelector(".tile"));
+      });
     });
     update();
   });

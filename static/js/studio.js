@@ -152,6 +152,36 @@
     }
   });
 
+  // "Use these settings" in the viewer: where the studio's form is on the page,
+  // the settings merge into it (keeping its references, as the card's button
+  // does); elsewhere the link opens the studio with them.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-use-settings]");
+    var form = document.getElementById("generation-form");
+    if (!link || !form || !window.htmx) return;
+    event.preventDefault();
+    var values = {};
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value !== "string") return;  // files stay where they are
+      if (name in values) values[name] = [].concat(values[name], value);
+      else values[name] = value;
+    });
+    htmx.ajax("GET", link.getAttribute("href"), { target: "#generation-form", swap: "outerHTML", values: values })
+      .then(function () {
+        var dialog = lightbox();
+        if (dialog && dialog.open) dialog.close();
+        var fresh = document.getElementById("generation-form");
+        if (fresh) fresh.scrollIntoView({ block: "start" });
+      });
+  });
+
+  // "Use this" (Already made): the form now has its settings; show the image itself.
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var marker = document.querySelector("[data-open-result]");
+    if (!marker) return;
+    marker.remove();
+    openResult(marker.dataset.openResult);
+  });
   document.body.addEventListener("studio:done", function (event) {
     var dialog = lightbox();
     if (dialog && dialog.open) dialog.close();

@@ -6,12 +6,19 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from studio.teams.services import team_create_personal
+from studio.teams.middleware import SESSION_KEY as TEAM_SESSION_KEY
+from studio.teams.selectors import invitation_by_token
+from studio.teams.services import TeamRuleError, invitation_accept, team_create_personal
 
 from .forms import EmailForm, PasswordForm, SignupForm
 from .throttle import signup_allowed
 
 ACCOUNT = "accounts/account.html"
+SIGNUP = "accounts/signup.html"
+INVITATION_GONE = (
+    "This invitation has expired, was revoked, or was already used: an account made "
+    "here gets a personal team of its own. Ask whoever invited you for a new link."
+)
 SIGNUP_LIMITED = (
     "Too many sign-ups from your network in the last hour. Try again later, "
     "or ask a teammate to invite you."
@@ -23,22 +30,48 @@ SIGNUP_LIMITED = (
 def signup(request):
     if request.user.is_authenticated:
         return redirect("studio")
-    form = SignupForm(request.POST or None)
+    # From an invitation's "Create one": the new account joins that team at once.
+    token = request.GET.get("invitation", "")
+    invitation = invitation_by_token(token=token) if token else None
+    problem = None
+    if token and (invitation is None or not invitation.is_pending):
+        invitation, problem = None, INVITATION_GONE
+    initial = {"email": invitation.email} if invitation is not None else None
+    form = SignupForm(request.POST or None, initial=initial)
+    context = {"form": form, "invitation": invitation, "invitation_problem": problem}
     if request.method == "POST":
         if not signup_allowed(request):
             form = SignupForm(request.POST)
             form.errors.clear()  # say only why it was refused
             form.add_error(None, SIGNUP_LIMITED)
-            return render(request, "accounts/signup.html", {"form": form}, status=429)
+            return render(request, SIGNUP, {**context, "form": form}, status=429)
         if form.is_valid():
+            membership = None
             with transaction.atomic():
                 user = form.save()
-                team_create_personal(user=user)
+                if invitation is not None:
+                    try:  # the invitation's own rules, and its audit entry, as any joining
+                        membership = invitation_accept(token=token, user=user)
+                    except TeamRuleError:  # expired or used meanwhile
+                        problem = INVITATION_GONE
+                if membership is None:
+                    team_create_personal(user=user)
             # Signed in by the model backend (axes only refuses, never authenticates).
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            # From an invitation's "Create one": back to it, to join with one click.
+            if membership is not None:
+                request.session[TEAM_SESSION_KEY] = membership.team_id
+                messages.success(
+                    request,
+                    f"Welcome to “{membership.team.name}”: you joined "
+                    f"(role: {membership.get_role_display().lower()}).",
+                )
+                return redirect("invitation_detail", token=token)
+            if problem:
+                messages.error(
+                    request, f"Your account is ready, but {problem[0].lower()}{problem[1:]}"
+                )
             return redirect(_safe_next(request) or "studio")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, SIGNUP, context)
 
 
 @require_http_methods(["GET", "POST"])

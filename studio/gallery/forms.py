@@ -24,10 +24,11 @@ class GalleryFilterForm(PlainLabels, forms.Form):
     """The gallery's filters, read from the query string (so a URL is a saved search)."""
 
     q = forms.CharField(
-        label="Search prompts",
+        label="Search",
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "lighthouse, dawn…"}),
+        help_text="Prompt words, and what the images show (VideoGen's descriptions).",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "lighthouse, teal…"}),
     )
     member = forms.ModelChoiceField(
         label="Made by",

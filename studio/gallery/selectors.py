@@ -8,14 +8,14 @@ page 1 costs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery
 from django.http import Http404
 
 from studio.generations import selectors as generation_selectors
-from studio.generations.models import Result
+from studio.generations.models import Generation, Result
 from studio.generations.visibility import is_reviewer, may_see_result, team_policy, visible_q
 from studio.teams.scoping import for_team, get_for_team_or_404
 
@@ -65,6 +65,28 @@ class Cursor:
 
 
 @dataclass(frozen=True)
+class RankCursor:
+    """Where a page of ranked search hits ends: their position in the (cached) ranking.
+    Shown in URLs as `r12`."""
+
+    offset: int
+
+    def __str__(self) -> str:
+        return f"r{self.offset}"
+
+
+_RANK_CURSOR = re.compile(r"^r(\d{1,3})$")
+
+
+def parse_cursor(text: str) -> Cursor | RankCursor:
+    """A gallery cursor of either kind; ValueError for anything this code did not write."""
+    match = _RANK_CURSOR.match(text or "")
+    if match:
+        return RankCursor(int(match.group(1)))
+    return Cursor.parse(text)
+
+
+@dataclass(frozen=True)
 class Filters:
     """What the gallery is narrowed to; every field optional, all combine (AND)."""
 
@@ -88,6 +110,39 @@ class Page:
     results: list[Result]
     next_cursor: Cursor | None
     favourite_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Edit:
+    """One edit of a tile's image (an upscale, a cut-out, variations): its
+    generation and the results of it this person may see."""
+
+    generation: object
+    results: list[Result] = field(default_factory=list)
+
+
+# An edit whose source image is still in view stacks under that image's tile
+# instead of standing as a tile of its own.
+_STACKED = Q(
+    generation__source_result__isnull=False,
+    generation__source_result__deleted_at__isnull=True,
+    generation__source_result__generation__deleted_at__isnull=True,
+)
+
+
+def stacks_edits(filters: Filters) -> bool:
+    """Edits stack under their source unless the gallery is narrowed by what
+    belongs to single images (a search, their tool, favourites, collections,
+    ratings): then each matching image is a tile of its own."""
+    return not (
+        filters.q
+        or filters.tool
+        or filters.favourites_of is not None
+        or filters.collection is not None
+        or filters.min_rating
+        or filters.my_min_rating
+        or filters.sort == MY_RATING
+    )
 
 
 def _day_start(day: date) -> datetime:
@@ -159,8 +214,9 @@ def gallery_results(
     team,
     membership=None,
     filters: Filters | None = None,
-    cursor: Cursor | None = None,
+    cursor: Cursor | RankCursor | None = None,
     limit: int = PAGE_SIZE,
+    hits=None,
 ) -> Page:
     """One page of the team's stored results that `membership` may see (None: a
     visitor through a share link), newest first, with their favourite marks.
@@ -169,21 +225,57 @@ def gallery_results(
     policy, the page (one row more than shown, to know whether there is a next
     one) and its favourites. The cursor condition is written so that the
     (team, created_at) index gives a range, not a scan.
+
+    `hits` (semantic.Hits): this team's results whose VideoGen description
+    matches `filters.q`. They join the prompt matches (de-duplicated), and each
+    row says why it matched (`row.matched`: "prompt", "description"). Sorted
+    newest first (the default), a search ranks: description matches by
+    similarity first (paged by offset: at most 100, from one cached answer),
+    then the other prompt matches newest first (keyset). Another sort keeps
+    its own order over the union.
     """
-    queryset = _filtered(
-        _visible(for_team(Result, team).exclude(thumbnail=""), team=team, membership=membership),
-        filters or Filters(),
-    ).select_related("generation", "generation__created_by")
     filters = filters or Filters()
+    visible = _stored_visible(team, membership)
+    stacking = stacks_edits(filters)
+    if stacking:
+        # Whether an image has edits at all, read with the page: a page without
+        # any costs no query for them.
+        edits = Generation.objects.filter(source_result=OuterRef("pk"))
+        visible = visible.exclude(_STACKED).annotate(has_edits=Exists(edits))
     key = _sort_key(filters)
-    if cursor is not None:
-        if (cursor.score is None) != (key is None):
-            raise ValueError("That page cursor belongs to another sort order.")
-        queryset = _after(queryset, cursor, key)
-    order = ["-created_at", "-pk"] if key is None else [f"-{key}", "-created_at", "-pk"]
-    rows = list(queryset.order_by(*order)[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
+    fts = search.matching_generation_ids(filters.q) if filters.q else None
+    semantic_ids = list(hits.ids) if (hits is not None and fts is not None) else []
+    if isinstance(cursor, RankCursor) and key is not None:
+        raise ValueError("That page cursor belongs to another sort order.")
+    if isinstance(cursor, Cursor) and (cursor.score is None) != (key is None):
+        raise ValueError("That page cursor belongs to another sort order.")
+    if semantic_ids and key is None:
+        rows, next_cursor = _ranked_rows(
+            _filtered(visible, replace(filters, q="")), fts, semantic_ids, cursor, limit
+        )
+    else:
+        if semantic_ids:
+            queryset = _filtered(visible, replace(filters, q="")).filter(
+                Q(generation_id__in=fts) | Q(pk__in=semantic_ids)
+            )
+        else:
+            queryset = _filtered(visible, filters)
+        queryset = queryset.select_related("generation", "generation__created_by")
+        if isinstance(cursor, Cursor):
+            queryset = _after(queryset, cursor, key)
+        order = ["-created_at", "-pk"] if key is None else [f"-{key}", "-created_at", "-pk"]
+        rows = list(queryset.order_by(*order)[: limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = None
+        if more:
+            last = rows[-1]
+            next_cursor = Cursor.after(last, None if key is None else getattr(last, key))
+        if filters.q and fts is not None:
+            by_prompt = _prompt_matches(rows, fts) if semantic_ids else {r.pk for r in rows}
+            described = set(semantic_ids)
+            for row in rows:
+                row.matched = _reasons(row.pk in by_prompt, row.pk in described)
     favourite_ids = set()
     if membership is not None and rows:
         favourite_ids = set(
@@ -193,11 +285,155 @@ def gallery_results(
         )
     for row in rows:
         row.is_favourite = row.pk in favourite_ids
-    next_cursor = None
-    if more:
-        last = rows[-1]
-        next_cursor = Cursor.after(last, None if key is None else getattr(last, key))
+        row.edits = []
+    if stacking and any(getattr(row, "has_edits", False) for row in rows):
+        _attach_edits(rows, team=team, membership=membership)
     return Page(rows, next_cursor, favourite_ids)
+
+
+def _attach_edits(rows: list[Result], *, team, membership) -> None:
+    """Set `row.edits` on the page's tiles: the edits of each image, oldest
+    first, an edit of an edit under the tile it descends from. One query for
+    the whole page, whatever its size: every edit names the first generation
+    of its lineage (Generation.stack_root)."""
+    roots = {row.generation.stack_root_id or row.generation_id for row in rows}
+    edits = list(
+        _visible(for_team(Result, team).exclude(thumbnail=""), team=team, membership=membership)
+        .filter(generation__stack_root_id__in=roots)
+        .select_related("generation")
+        .order_by("generation__created_at", "generation_id", "position")
+    )
+    tiles = {row.pk: row for row in rows}
+    source_of = {edit.pk: edit.generation.source_result_id for edit in edits}
+    groups: dict[tuple[int, int], Edit] = {}
+    for edit in edits:
+        if edit.pk in tiles:  # its source left the view: a tile of its own
+            continue
+        source, seen = edit.generation.source_result_id, set()
+        while source not in tiles and source in source_of and source not in seen:
+            seen.add(source)
+            source = source_of[source]
+        tile = tiles.get(source)
+        if tile is None:
+            continue
+        group = groups.get((tile.pk, edit.generation_id))
+        if group is None:
+            group = groups[(tile.pk, edit.generation_id)] = Edit(edit.generation)
+            tile.edits.append(group)
+        group.results.append(edit)
+
+
+def _stored_visible(team, membership):
+    return _visible(for_team(Result, team).exclude(thumbnail=""), team=team, membership=membership)
+
+
+def _reasons(by_prompt: bool, by_description: bool) -> tuple[str, ...]:
+    return tuple(r for r, yes in (("prompt", by_prompt), ("description", by_description)) if yes)
+
+
+def _prompt_matches(rows, fts) -> set[int]:
+    if not rows:
+        return set()
+    return set(
+        Result.objects.filter(pk__in=[r.pk for r in rows], generation_id__in=fts).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def _ranked_rows(queryset, fts, semantic_ids, cursor, limit):
+    """Description matches by similarity (those that pass every filter), then the other
+    prompt matches newest first; (rows, next cursor)."""
+    present = set(queryset.filter(pk__in=semantic_ids).values_list("pk", flat=True))
+    order = [pk for pk in semantic_ids if pk in present]
+    if isinstance(cursor, Cursor):
+        start = len(order)
+    else:
+        start = min(cursor.offset, len(order)) if cursor else 0
+    first = order[start : start + limit]
+    related = queryset.select_related("generation", "generation__created_by")
+    by_pk = {r.pk: r for r in related.filter(pk__in=first)} if first else {}
+    rows = [by_pk[pk] for pk in first if pk in by_pk]
+    by_prompt = _prompt_matches(rows, fts)
+    for row in rows:
+        row.matched = _reasons(row.pk in by_prompt, True)
+    if start + limit < len(order):
+        return rows, RankCursor(start + limit)
+    rest = related.filter(generation_id__in=fts).exclude(pk__in=order)
+    if isinstance(cursor, Cursor):
+        rest = _after(rest, cursor, None)
+    room = limit - len(rows)
+    more_rows = list(rest.order_by("-created_at", "-pk")[: room + 1])
+    more = len(more_rows) > room
+    more_rows = more_rows[:room]
+    for row in more_rows:
+        row.matched = ("prompt",)
+    rows += more_rows
+    if not more:
+        return rows, None
+    if more_rows:
+        return rows, Cursor.after(more_rows[-1])
+    return rows, RankCursor(len(order))
+
+
+def ranked_results(*, team, membership, ids: list[int], limit: int) -> list[Result]:
+    """The stored results among `ids` that this person may see, in the order of `ids`."""
+    visible = _stored_visible(team, membership)
+    rows = visible.filter(pk__in=ids).select_related("generation", "generation__created_by")
+    by_pk = {r.pk: r for r in rows}
+    return [by_pk[pk] for pk in ids if pk in by_pk][:limit]
+
+
+def exact_matches(
+    *, team, membership, prompt: str, aspect_ratio: str, watermark_mode: str,
+    reference_ids: set[int], limit: int,
+) -> list[Result]:
+    """Images the team made from this very request: the same prompt (whatever the case
+    and spacing), aspect ratio, watermark and references. Newest first."""
+    fts = search.matching_generation_ids(prompt)
+    wanted = " ".join(prompt.split()).lower()
+    if fts is None or not wanted:
+        return []
+    candidates = (
+        for_team(Generation, team)
+        .visible()
+        .filter(
+            pk__in=fts,
+            tool=Generation.Tool.GENERATE_IMAGE,
+            status=Generation.Status.SUCCEEDED,
+            aspect_ratio=aspect_ratio,
+            watermark_mode=watermark_mode,
+        )
+        .prefetch_related("references")
+        .order_by("-created_at")[:50]
+    )
+    same = [
+        g.pk
+        for g in candidates
+        if " ".join(g.prompt.split()).lower() == wanted
+        and {r.pk for r in g.references.all()} == set(reference_ids)
+    ]
+    if not same:
+        return []
+    visible = _stored_visible(team, membership)
+    return list(
+        visible.filter(generation_id__in=same)
+        .select_related("generation", "generation__created_by")
+        .order_by("-created_at", "position")[:limit]
+    )
+
+
+def prompt_match_ids(*, team, membership, text: str, limit: int) -> list[int]:
+    """The newest results whose prompt has every word of `text` (FTS), for Already made."""
+    fts = search.matching_generation_ids(text)
+    if fts is None:
+        return []
+    visible = _stored_visible(team, membership)
+    return list(
+        visible.filter(generation_id__in=fts)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def newest_cursor(*, team) -> Cursor | None:

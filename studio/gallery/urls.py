@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import proofing_views, views
+from . import finding_views, proofing_views, views
 
 urlpatterns = [
     # The gallery and what people do with its results.
@@ -14,6 +14,12 @@ urlpatterns = [
         name="result_collections",
     ),
     path("gallery/results/<int:pk>/share/", views.result_share, name="result_share"),
+    # Finding what the team already has.
+    path(
+        "gallery/results/<int:pk>/similar/", finding_views.result_similar, name="result_similar"
+    ),
+    path("gallery/results/<int:pk>/reuse/", finding_views.result_reuse, name="result_reuse"),
+    path("gallery/already-made/", finding_views.already_made, name="already_made"),
     # Collections (boards).
     path("collections/", views.collection_list, name="collection_list"),
     path("collections/new/", views.collection_create, name="collection_create"),

@@ -19,13 +19,13 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag, urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import push_url, trigger_client_event
+from django_htmx.http import HttpResponseClientRefresh, push_url, trigger_client_event
 
 from studio.generations import downloads
 from studio.generations import selectors as generation_selectors
 from studio.generations.models import Reference, Result
 
-from . import selectors, services
+from . import selectors, semantic, services
 from .access import result_visible_to
 from .forms import CollectionForm, GalleryFilterForm, ShareLinkForm
 from .services import GalleryRuleError
@@ -54,8 +54,9 @@ def gallery(request):
     if "collection" in form.errors:  # another team's collection id: not told apart
         raise Http404("No such collection.")
     filters = form.filters(user=request.user)
-    page = _page(request, filters)
-    if filters.sort != selectors.NEWEST:
+    hits = semantic.description_hits(team=request.team, query=filters.q) if filters.q else None
+    page = _page(request, filters, hits=hits)
+    if filters.sort != selectors.NEWEST or filters.q:  # a search ranks: its first is not newest
         newest = selectors.newest_cursor(team=request.team)
     else:
         newest = selectors.Cursor.after(page["results"][0]) if page["results"] else None
@@ -65,6 +66,7 @@ def gallery(request):
         "seq": request.team.change_seq,
         "newest": newest,
         "collections": selectors.collection_choices(team=request.team),  # the selection bar's
+        "search_note": hits.note if hits else "",
         **page,
     }
     fragments = {"gallery-results": "results", "gallery-more": "page"}
@@ -78,9 +80,11 @@ def gallery(request):
 
 @require_GET
 def gallery_news(request):
-    """Asked every few seconds by the gallery page: have new images landed that
-    match its filters? While the team's change counter has not moved the answer
-    is a 204 from what the middleware already read; otherwise one indexed check."""
+    """Asked every 2 s by the gallery page (and by a push, when one comes): have
+    new images landed that match its filters, and which of its images went to
+    the Trash? While the team's change counter has not moved the answer is a 204
+    from what the middleware already read; otherwise a few indexed reads,
+    bounded by what changed, not by the gallery's size."""
     try:
         seq = int(request.GET.get("seq", ""))
         after = selectors.Cursor.parse(request.GET["after"]) if request.GET.get("after") else None
@@ -98,10 +102,12 @@ def gallery_news(request):
         filters=form.filters(user=request.user),
         after=after,
     )
-    context = {"seq": request.team.change_seq, "newest": after, "fresh": fresh}
-    response = render(request, f"{PAGE}#news", context)
     # Images moved to the Trash since: gallery.js drops their tiles at once.
     gone = generation_selectors.trashed_result_ids_since(team=request.team, seq=seq)
+    if gone is None:  # too much changed to tell tile by tile (a page left open for long)
+        return HttpResponseClientRefresh()
+    context = {"seq": request.team.change_seq, "newest": after, "fresh": fresh}
+    response = render(request, f"{PAGE}#news", context)
     if gone:
         trigger_client_event(response, "gallery:deleted", {"ids": gone})
     return response
@@ -413,11 +419,11 @@ def _render(request, template, context, partials: dict[str, str]):
     return render(request, template, context)
 
 
-def _page(request, filters, *, team=None) -> dict:
+def _page(request, filters, *, team=None, hits=None) -> dict:
     """One page of results by the `cursor` in the query string, and the next page's URL."""
     text = request.GET.get("cursor")
     try:
-        cursor = selectors.Cursor.parse(text) if text else None
+        cursor = selectors.parse_cursor(text) if text else None
     except ValueError:
         raise BadRequest("That page cursor is not one this gallery wrote.") from None
     try:
@@ -426,6 +432,7 @@ def _page(request, filters, *, team=None) -> dict:
             membership=request.membership if team is None else None,
             filters=filters,
             cursor=cursor,
+            hits=hits,
         )
     except ValueError as exc:  # a cursor of another sort order
         raise BadRequest(str(exc)) from None

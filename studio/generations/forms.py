@@ -129,7 +129,11 @@ class GenerationForm(PlainLabels, forms.Form):
     is_output_temporary = forms.BooleanField(
         label="Temporary output",
         required=False,
-        help_text="Kept by VideoGen for 24 h, not searchable.",
+        help_text=(
+            "VideoGen keeps a temporary output for at least 24 h and does not analyse or "
+            "search it. Studio keeps its own copy, so the gallery still has the image, but "
+            "search by description, “More like this” and “Already made” skip it."
+        ),
     )
 
     def __init__(self, *args, team=None, **kwargs):

@@ -180,6 +180,9 @@ class Generation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # When the dispatcher gave it a tool call of the key's budget (dispatch.py);
+    # also how fair share knows whom it served last.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     ingested_at = models.DateTimeField(null=True, blank=True)
     # Team.change_seq at this row's creation and its latest change (see Team).
@@ -218,6 +221,7 @@ class Generation(models.Model):
                 condition=Q(deleted_at__isnull=False),
                 name="gen_team_trash",
             ),
+            models.Index(fields=["team", "created_by", "dispatched_at"], name="gen_served"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -272,6 +276,12 @@ class Generation(models.Model):
     def edit_label(self) -> str:
         """What this edit is, for the badge under its source: "Upscale", "Variations"."""
         return "Variations" if self.tool == Tool.GENERATE_IMAGE else self.get_tool_display()
+
+    @property
+    def settings_generation_id(self) -> int | None:
+        """Whose settings "Use these settings" puts into the form: an edit's are
+        its lineage's first generation's (an upscale has no prompt of its own)."""
+        return self.stack_root_id if self.is_derived else self.pk
 
     @property
     def is_saving(self) -> bool:
@@ -377,6 +387,13 @@ class Result(models.Model):
     # sorts by them from one index: the average x 100, rounded; 0 while unrated.
     rating_score = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
+    # VideoGen's analysis of the file (never for temporary outputs): what it shows, in
+    # words. From the file.analysis_completed webhook, or fetched later (tasks.py).
+    description = models.TextField(blank=True)
+    described_at = models.DateTimeField(null=True, blank=True)
+    # When Studio last asked VideoGen for a description that was not there yet: the
+    # backfill asks again only after a while, so it never spends the budget in a loop.
+    description_checked_at = models.DateTimeField(null=True, blank=True)
 
     objects = VisibleResultManager()
     all_objects = models.Manager()  # noqa: DJ012 (a second manager, not a field)
@@ -405,6 +422,9 @@ class Result(models.Model):
                 condition=Q(deleted_at__isnull=False),
                 name="result_team_trash",
             ),
+            # VideoGen's search and webhooks name files: finding the result (and its
+            # team) behind a file id must be an index probe at any gallery size.
+            models.Index(fields=["remote_file_id"], name="result_remote_file"),
         ]
 
     def __str__(self):
@@ -414,6 +434,16 @@ class Result(models.Model):
     def audit_label(self) -> str:
         """The prompt, not "image 4 of generation 17": what a person recognises."""
         return f"“{self.generation.prompt[:80]}” (image {self.position + 1})"
+
+    @property
+    def alt_text(self) -> str:
+        """What the image shows, for screen readers: VideoGen's description, else the prompt."""
+        return self.description or self.generation.prompt
+
+    @property
+    def is_searchable(self) -> bool:
+        """VideoGen analyses and searches kept files only, never temporary outputs."""
+        return not self.generation.is_output_temporary
 
     @property
     def rating_average(self) -> float | None:
@@ -449,6 +479,24 @@ class Result(models.Model):
     def thumbnail_content_type(self) -> str:
         # Vector results are their own thumbnail: browsers draw SVG at any size.
         return "image/svg+xml" if self.thumbnail.name.endswith(".svg") else "image/webp"
+
+
+class Reuse(models.Model):
+    """A member took an image the team already had ("Use this" in Already made)
+    instead of generating it again: one image not paid for twice."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="reuses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    result = models.ForeignKey(Result, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "created_at"], name="reuse_team_month")]
+
+    def __str__(self):
+        return f"reuse of result {self.result_id}"
 
 
 class VideoGenAccount(models.Model):
@@ -489,3 +537,27 @@ class VideoGenAccount(models.Model):
             key_fingerprint=cls.fingerprint(settings.VIDEOGEN_API_KEY or ""),
             defaults={"has_production_addon": has_it, "learned_at": timezone.now(), "note": note},
         )
+
+
+class ApiUsage(models.Model):
+    """VideoGen calls per hour, endpoint group, team and member: the API budget
+    page's "who used it" and its last 24 hours. Team and member are plain ids (0:
+    not made for one, such as webhook registration), kept after either is gone."""
+
+    hour = models.DateTimeField()
+    group = models.CharField(max_length=30)
+    team_ref = models.PositiveIntegerField(default=0)
+    user_ref = models.PositiveIntegerField(default=0)
+    calls = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)  # answered 429
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "group", "team_ref", "user_ref"], name="one_usage_row_per_hour"
+            )
+        ]
+        indexes = [models.Index(fields=["hour", "group"], name="usage_hour_group")]
+
+    def __str__(self):
+        return f"{self.group} {self.hour:%Y-%m-%d %H}:00 team {self.team_ref}: {self.calls}"

@@ -21,7 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from studio.videogen import client_from_settings
+from studio.videogen import budget_from_settings, client_from_settings
 from studio.videogen.errors import (
     ApiConnectionError,
     ForbiddenError,
@@ -31,6 +31,7 @@ from studio.videogen.errors import (
 )
 from studio.videogen.types import EXPIRY_MARGIN_SECONDS
 
+from . import budget, dispatch
 from .images import EXTENSIONS, InvalidImage, inspect_result, make_thumbnail
 from .messages import execution_failure_message, submit_refusal_message, user_message
 from .models import (
@@ -47,6 +48,7 @@ from .signals import generation_finished
 
 log = logging.getLogger(__name__)
 
+EXECUTIONS = "executions"
 # How long to wait before trying again after a refusal that is not final.
 RETRY_SOON = 2.0
 # A poll message runs at or after the time its chain booked in next_check_at;
@@ -67,6 +69,23 @@ _push_checks: list[Callable[[], bool]] = []
 
 def executions_pushed() -> bool:
     return any(check() for check in _push_checks)
+
+
+def poll_delay(check_count: int) -> float:
+    """The next poll's delay: the backoff, but never faster than the execution-GET
+    budget left this hour allows for every execution in flight together."""
+    delay = next_check_delay(check_count)
+    client_budget = budget_from_settings()
+    state = client_budget.state(EXECUTIONS) if client_budget is not None else None
+    if state is None:
+        return delay
+    in_flight = Generation.objects.filter(status__in=(Status.PENDING, Status.RUNNING)).count()
+    now = time.time()
+    window_left = (state.resets_at - now) if state.resets_at else state.seconds
+    if state.left <= 0:
+        return max(delay, window_left + 0.5)
+    # All of them polled at this cadence fit in what is left of this window.
+    return max(delay, max(1, in_flight) * window_left / state.left)
 
 
 def next_check_delay(check_count: int) -> float:
@@ -90,8 +109,8 @@ def _load(generation_id: int) -> Generation | None:
 # --- submit ---------------------------------------------------------------
 
 
-def submit(generation_id: int) -> float | None:
-    """Upload missing references, POST generate-image, record the execution.
+def submit(generation_id: int, *, reserved: bool = False) -> float | None:
+    """Upload missing references, POST the tool, record the execution.
 
     At most once: the row moves to SUBMITTING right before the POST, and only
     a POST that certainly never reached VideoGen puts it back to QUEUED. An
@@ -101,32 +120,54 @@ def submit(generation_id: int) -> float | None:
     References are uploaded while the row is still QUEUED: a crash or a slow
     upload there is plainly "not submitted" (the reconciler submits it again)
     rather than an ambiguous SUBMITTING, which it could only call unknown.
+
+    reserved: the dispatcher took this POST's tool call from the budget. Then a
+    generation that goes back to waiting returns to its place in the dispatcher's
+    queue (and the call to the budget, if VideoGen never saw the request); the
+    returned delay is when to run the dispatcher again.
     """
     generation = _load(generation_id)
     if generation is None or generation.status != Status.QUEUED:
+        if reserved:  # cancelled before its turn came: the call is someone else's
+            dispatch.give_back_call()
         return None
+    with budget.calls_for(generation):
+        return _submit(generation, reserved)
+
+
+def _submit(generation: Generation, reserved: bool) -> float | None:
     client = client_from_settings()
     try:
         file_ids = [_ensure_uploaded(client, ref) for ref in generation.references.order_by("pk")]
     except VideoGenError as exc:
-        return _refused_before_post(generation, exc)
+        return _refused_before_post(generation, exc, reserved=reserved, refund=True)
     if None in file_ids:  # an upload is still being processed by VideoGen
+        if reserved:
+            dispatch.give_back(generation, refund=True)
         return RETRY_SOON
     # Read before the POST: between the POST and the save nothing may fail
     # (this may ask the cache, which can be down).
-    delay = next_check_delay(0)
-    if not generation.move(Status.SUBMITTING, submitted_at=timezone.now()):
+    delay = poll_delay(0)
+    if not generation.move(
+        Status.SUBMITTING,
+        submitted_at=timezone.now(),
+        dispatched_at=generation.dispatched_at or timezone.now(),
+    ):
+        if reserved:
+            dispatch.give_back_call()
         return None  # another worker has it, or it was cancelled
 
     try:
-        execution_id = _start_execution(client, generation, file_ids)
+        execution_id = _start_execution(client, generation, file_ids, reserved)
     except ApiConnectionError as exc:
         if not exc.request_sent:
-            return _refused_before_post(generation, exc)
+            return _refused_before_post(generation, exc, reserved=reserved, refund=True)
         log.warning("generation %s: submit outcome unknown: %s", generation.pk, exc)
         return None
     except RateLimitedError as exc:  # a 429 is a refusal: nothing was started
-        return _refused_before_post(generation, exc)
+        # VideoGen refused it (its window is spent, by another client on the key):
+        # the budget now waits for the reset; the generation waits in its place.
+        return _refused_before_post(generation, exc, reserved=reserved, refund=False)
     except VideoGenError as exc:
         if exc.transient:  # 5xx: the execution may or may not exist
             log.warning("generation %s: submit outcome unknown: %s", generation.pk, exc)
@@ -139,6 +180,8 @@ def submit(generation_id: int) -> float | None:
             # second paid call: back to the queue, and the next submit re-uploads.
             log.info("generation %s: a reference was gone; uploading it again", generation.pk)
             generation.move(Status.QUEUED)
+            if reserved:
+                dispatch.give_back(generation, refund=False)
             return RETRY_SOON
         generation.move(
             Status.FAILED,
@@ -171,10 +214,13 @@ def submit(generation_id: int) -> float | None:
     return None
 
 
-def _start_execution(client, generation: Generation, file_ids: list[str]) -> str:
+def _start_execution(
+    client, generation: Generation, file_ids: list[str], reserved: bool = False
+) -> str:
     """The one paid POST of a generation."""
     if generation.tool == Tool.GENERATE_IMAGE:
         return client.generate_image(
+            budget_reserved=reserved,
             prompt=generation.prompt,
             image_file_ids=file_ids,
             aspect_ratio=generation.aspect_ratio,
@@ -185,6 +231,7 @@ def _start_execution(client, generation: Generation, file_ids: list[str]) -> str
     # The sibling tools share one signature, and Tool's values are the
     # client's method names (upscale_image, remove_image_background, ...).
     return getattr(client, generation.tool)(
+        budget_reserved=reserved,
         image_file_id=generation.source_result.remote_file_id,
         watermark_mode=generation.watermark_mode,
         num_results=generation.num_results,
@@ -192,15 +239,22 @@ def _start_execution(client, generation: Generation, file_ids: list[str]) -> str
     )
 
 
-def _refused_before_post(generation: Generation, exc: VideoGenError) -> float | None:
-    """Nothing was started on VideoGen: go back to the queue, or fail for good."""
+def _refused_before_post(
+    generation: Generation, exc: VideoGenError, *, reserved: bool = False, refund: bool = True
+) -> float | None:
+    """Nothing was started on VideoGen: go back to the queue, or fail for good.
+    refund: VideoGen never counted the tool call (it was not sent)."""
     if exc.transient:
         if generation.status == Status.SUBMITTING:
             generation.move(Status.QUEUED)
         retry_after = getattr(exc, "retry_after", None)
         delay = max(retry_after or 0, RETRY_SOON)
+        if reserved:
+            dispatch.give_back(generation, refund=refund)
         _note_retry(generation, exc, delay)
         return delay
+    if reserved and refund:
+        dispatch.give_back_call()
     if isinstance(exc, ForbiddenError) and generation.watermark_mode == "NONE":
         # The account lacks the Production add-on: the form stops offering NONE.
         VideoGenAccount.learn_production_addon(False, note=f"403 on generation {generation.pk}")
@@ -278,7 +332,8 @@ def check(generation_id: int) -> float | None:
         return None
     client = client_from_settings()
     try:
-        execution = client.get_execution(generation.remote_execution_id)
+        with budget.calls_for(generation):
+            execution = client.get_execution(generation.remote_execution_id)
     except VideoGenError as exc:
         if exc.transient:
             delay = _schedule_next_check(generation, getattr(exc, "retry_after", None))
@@ -341,7 +396,7 @@ def apply_execution(generation: Generation, execution) -> bool:
 
 
 def _schedule_next_check(generation: Generation, at_least: float | None = None) -> float:
-    delay = max(next_check_delay(generation.check_count), at_least or 0)
+    delay = max(poll_delay(generation.check_count), at_least or 0)
     # Bookkeeping only: not a change the gallery needs to see.
     Generation.objects.filter(pk=generation.pk).update(
         check_count=generation.check_count + 1,
@@ -378,6 +433,11 @@ def ingest(generation_id: int, sources: list[dict] | None = None) -> None:
     generation = _load(generation_id)
     if generation is None or generation.status != Status.SUCCEEDED or generation.ingested_at:
         return
+    with budget.calls_for(generation):
+        _ingest(generation, sources)
+
+
+def _ingest(generation: Generation, sources: list[dict] | None) -> None:
     client = client_from_settings()
     if not sources:
         sources = result_sources(client.get_execution(generation.remote_execution_id))
@@ -396,6 +456,12 @@ def ingest(generation_id: int, sources: list[dict] | None = None) -> None:
             Generation.objects.filter(pk=generation.pk).update(updated_at=timezone.now())
             beat = time.monotonic()
     generation.touch(ingested_at=timezone.now())
+    if not generation.is_output_temporary:
+        # VideoGen describes kept files a moment after making them: look then, in
+        # case no file.analysis_completed webhook brings it (descriptions.py).
+        from .tasks import describe_generation
+
+        describe_generation.apply_async((generation.pk,), countdown=settings.STUDIO_DESCRIBE_DELAY)
     if generation.watermark_mode == "NONE" and not VideoGenAccount.current().has_production_addon:
         VideoGenAccount.learn_production_addon(True, note=f"NONE worked: {generation}")
     generation_finished.send(sender=Generation, generation=generation)

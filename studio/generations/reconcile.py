@@ -19,16 +19,23 @@ RECONCILE_BATCH = 1000
 
 
 def run(*, now: datetime) -> dict[str, int]:
-    from .tasks import ingest_results, poll_execution, submit_generation
+    from .tasks import dispatch_work, ingest_results, poll_execution
 
     overdue = now - timedelta(seconds=settings.STUDIO_RECONCILE_GRACE)
     counts = {"submit": 0, "poll": 0, "ingest": 0, "resolved": 0}
-    for pk in _claim_overdue(
+    waiting = _claim_overdue(
         Generation.objects.filter(status=Status.QUEUED, updated_at__lt=overdue),
         updated_at=now,
-    ):
-        submit_generation.delay(pk)
-        counts["submit"] += 1
+    )
+    if waiting:
+        # Queued work waits for the dispatcher (its turn and a call of the budget).
+        # One dispatched long ago whose submit message was lost goes back to its
+        # place; its call is not given back (the message may still come).
+        Generation.objects.filter(
+            pk__in=waiting, status=Status.QUEUED, dispatched_at__lt=overdue
+        ).update(dispatched_at=None)
+        dispatch_work.delay()
+        counts["submit"] = len(waiting)
     for pk in _claim_overdue(
         Generation.objects.filter(
             status__in=(Status.PENDING, Status.RUNNING), next_check_at__lt=overdue

@@ -188,10 +188,25 @@ def prompt_history(*, team, user, limit: int = 50) -> list[str]:
     return prompts
 
 
-def trashed_result_ids_since(*, team, seq: int) -> list[int]:
-    """Results of generations changed after `seq` that are now in the Trash."""
+def trashed_result_ids_since(*, team, seq: int) -> list[int] | None:
+    """Results of generations changed after `seq` that are now in the Trash;
+    None when more generations changed than one answer should carry.
+
+    Two index walks, bounded whatever the gallery's size: the changed
+    generations from (team, seq), then their results from (generation,
+    position). Deleting an image or a generation changes its generation."""
+    changed = list(
+        Generation.objects.for_team(team)
+        .filter(seq__gt=seq)
+        .values_list("pk", "deleted_at")[: MAX_CHANGES_PER_UPDATE + 1]
+    )
+    if len(changed) > MAX_CHANGES_PER_UPDATE:
+        return None
+    if not changed:
+        return []
+    gone = [pk for pk, deleted_at in changed if deleted_at is not None]
     return list(
-        Result.all_objects.filter(team=team, generation__seq__gt=seq)
-        .filter(Q(deleted_at__isnull=False) | Q(generation__deleted_at__isnull=False))
-        .values_list("pk", flat=True)[:500]
+        Result.all_objects.filter(generation_id__in=[pk for pk, _ in changed])
+        .filter(Q(deleted_at__isnull=False) | Q(generation_id__in=gone))
+        .values_list("pk", flat=True)
     )

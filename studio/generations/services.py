@@ -20,9 +20,9 @@ from studio.audit.services import record as audit_record
 from studio.teams.models import Team
 from studio.videogen.types import Execution
 
-from . import pipeline
+from . import dispatch, pipeline
 from .images import EXTENSIONS, ImageInfo
-from .models import Generation, Reference, Result, Status, Tool
+from .models import Generation, Reference, Result, Reuse, Status, Tool
 from .quota import lock_team_spending, reserve_images
 
 Action = AuditEntry.Action
@@ -114,8 +114,8 @@ def generation_create(
 
 
 def _queue(generation: Generation, *, references: list[Reference] = ()) -> Generation:
-    """Save a new generation as a visible change and submit it once committed."""
-    from .tasks import submit_generation
+    """Save a new generation as a visible change; the dispatcher submits it when
+    the key's budget has a call for it, in its fair turn."""
 
     # The monthly quota and the member's limit (quota.py): raises QuotaExceeded,
     # a ValueError, when these images do not fit; the saved row is the reservation.
@@ -129,7 +129,7 @@ def _queue(generation: Generation, *, references: list[Reference] = ()) -> Gener
     seq = Team(pk=generation.team_id).next_change_seq()
     Generation.objects.filter(pk=generation.pk).update(created_seq=seq, seq=seq)
     generation.created_seq = generation.seq = seq
-    transaction.on_commit(lambda: submit_generation.delay(generation.pk))
+    dispatch.nudge()
     return generation
 
 
@@ -160,6 +160,8 @@ def _cancel(generation: Generation) -> bool:
             return False
         if generation.remote_execution_id:
             transaction.on_commit(lambda: cancel_execution.delay(generation.pk))
+        # A waiting one leaves the queue at once (everyone behind moves up); a
+        # call already taken for it goes back when its submit finds it cancelled.
     return True
 
 
@@ -306,6 +308,18 @@ def remix_settings(
     if len(references) > 4:
         changes.append(f"Only 4 references fit: {len(references) - 4} left out.")
     return initial, changes
+
+
+def reuse_record(*, membership, result: Result) -> Reuse:
+    """A member took this existing image ("Use this") instead of generating it again:
+    counted on the usage page as one image saved."""
+    if membership is None or membership.team_id != result.team_id:
+        raise PermissionDenied("Not an image of your team.")
+    return Reuse.objects.create(team_id=result.team_id, user_id=membership.user_id, result=result)
+
+
+def reuses_in(*, team, start, end) -> int:
+    return Reuse.objects.filter(team=team, created_at__gte=start, created_at__lt=end).count()
 
 
 # --- Trash -------------------------------------------------------------------

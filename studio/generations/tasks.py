@@ -13,17 +13,38 @@ from django.utils import timezone
 
 from studio.videogen.errors import VideoGenError
 
-from . import pipeline, reconcile, services
+from . import descriptions, dispatch, pipeline, reconcile, services
 
 log = logging.getLogger(__name__)
 
 INGEST_MAX_RETRIES = 8
 
 
+# At most one scheduled wake-up of the dispatcher at a time (the cache's add).
+DISPATCH_WAKE_KEY = "generations:dispatch-wake"
+
+
+@shared_task(name="generations.dispatch")
+def dispatch_work(wake: bool = False) -> None:
+    """Hand out the tool calls the budget has now; wake up when the next frees."""
+    if wake:
+        cache.delete(DISPATCH_WAKE_KEY)
+    wait = dispatch.run()
+    if wait is None:
+        return
+    if cache.add(DISPATCH_WAKE_KEY, 1, timeout=max(1, int(wait) + 2)):
+        dispatch_work.apply_async(kwargs={"wake": True}, countdown=wait)
+
+
 @shared_task(name="generations.submit_generation")
-def submit_generation(generation_id: int) -> None:
-    delay = pipeline.submit(generation_id)
-    if delay is not None:
+def submit_generation(generation_id: int, reserved: bool = False) -> None:
+    # reserved: the dispatcher took the call; work that must wait goes back to it.
+    delay = pipeline.submit(generation_id, reserved=reserved)
+    if delay is None:
+        return
+    if reserved:
+        dispatch_work.apply_async(countdown=delay)
+    else:
         submit_generation.apply_async((generation_id,), countdown=delay)
 
 
@@ -79,3 +100,24 @@ def purge_trash() -> None:
         services.trash_purge()
     finally:
         cache.delete("generations:purge-trash")
+
+
+@shared_task(name="generations.describe_generation")
+def describe_generation(generation_id: int, attempt: int = 0) -> None:
+    """A look for VideoGen's descriptions a moment after an ingest (if no webhook came)."""
+    delay = descriptions.describe_generation(generation_id, attempt)
+    if delay is not None:
+        describe_generation.apply_async((generation_id, attempt + 1), countdown=delay)
+
+
+@shared_task(name="generations.backfill_descriptions")
+def backfill_descriptions() -> None:
+    """Periodic: descriptions for results that have none yet, a paced batch per run."""
+    if not cache.add("generations:backfill-descriptions", 1, timeout=600):
+        return
+    try:
+        counts = descriptions.backfill()
+        if counts["asked"]:
+            log.info("descriptions backfill: %s", counts)
+    finally:
+        cache.delete("generations:backfill-descriptions")

@@ -20,6 +20,7 @@ from django_htmx.http import (
 )
 
 from . import downloads, presence, selectors, services
+from .budget import QueueView
 from .cost import cost_of
 from .forms import GenerationForm
 from .models import Generation, Tool
@@ -95,7 +96,9 @@ def generation_cost(request):
     except ValueError:
         images = 1
     cost = cost_of(team_id=request.team.pk, user_id=request.user.pk, images=images)
-    return render(request, COST, {"cost": cost})
+    # Said before Generate: when the key's budget is the bottleneck, when it would start.
+    wait = QueueView().for_new_request(request.team.pk, request.user.pk)
+    return render(request, COST, {"cost": cost, "wait": wait})
 
 
 @require_GET
@@ -111,10 +114,10 @@ def generation_remix(request, pk: int):
         no_watermark_allowed=GenerationForm(team=request.team).no_watermark_allowed,
     )
     form = GenerationForm(team=request.team, initial=initial)
-    context = {"form": form, "remix_changes": changes}
+    context = {"form": form, "remix_changes": changes, "remix_from": generation}
     if request.htmx:
         return render(request, f"{PAGE}#generation-form", context)
-    return render(request, PAGE, {**_page_context(request, form), "remix_changes": changes})
+    return render(request, PAGE, {**_page_context(request, form), **context})
 
 
 @require_POST

@@ -2,12 +2,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import BadRequest
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from studio.celery import app as celery_app
+
+from . import metrics as ops_metrics
 
 
 @require_GET
@@ -43,3 +45,15 @@ def bad_request(request, exception):
     written for people; anything else (Django's SuspiciousOperation) stays generic."""
     message = str(exception) if type(exception) is BadRequest else ""
     return render(request, "400.html", {"message": message}, status=400)
+
+
+@require_GET
+@never_cache
+@login_not_required
+def metrics(request):
+    """Prometheus metrics, for a bearer token or an allowed address only (README)."""
+    if not ops_metrics.allowed(request):
+        return HttpResponseForbidden("Metrics need STUDIO_METRICS_TOKEN or an allowed address.")
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    return HttpResponse(ops_metrics.render(), content_type=CONTENT_TYPE_LATEST)

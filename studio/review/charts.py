@@ -149,3 +149,40 @@ def day_chart(usage: Usage) -> Chart:
                 )
             )
     return chart
+
+
+def hourly_chart(hours, *, group: str, limit_per_hour: int | None) -> Chart:
+    """One column per hour of the last day: calls of `group` (and 429s in red)."""
+    left, bottom, top, width, height = 40, 22, 10, 640, 180
+    plot_width, plot_height = width - left - 8, height - top - bottom
+    slot = plot_width / max(len(hours), 1)
+    peak = max((calls for _, calls, _ in hours), default=0)
+    scale = nice_ceiling(max(peak, limit_per_hour or 0))
+    chart = Chart(
+        title=f"{group} calls per hour, last 24 hours",
+        description=f"For each hour, {group} calls sent to VideoGen; refused ones (429) in red.",
+        width=width,
+        height=height,
+        empty=peak == 0,
+    )
+    for fraction in (0, 0.5, 1):
+        y = top + plot_height * (1 - fraction)
+        chart.grid.append(Shape(left, y, x2=left + plot_width, css="usage-chart__grid"))
+        chart.labels.append(Shape(left - 6, y + 4, text=f"{round(scale * fraction):g}",
+                                  anchor="end", css="usage-chart__axis"))
+    if limit_per_hour:
+        y = top + plot_height * (1 - limit_per_hour / scale)
+        chart.grid.append(Shape(left, y, x2=left + plot_width, css="usage-chart__limit"))
+    for i, (hour, calls, refused) in enumerate(hours):
+        x = left + i * slot
+        for value, css, inset in ((calls, "requested", 0.12), (refused, "refused", 0.3)):
+            bar_height = plot_height * value / scale
+            chart.bars.append(Shape(
+                x + slot * inset, top + plot_height - bar_height, width=slot * (1 - 2 * inset),
+                height=bar_height, css=f"usage-chart__bar usage-chart__bar--{css}",
+                text=f"{hour:%H}:00: {value} {'calls' if css == 'requested' else 'refused'}",
+            ))
+        if hour.hour % 6 == 0:
+            chart.labels.append(Shape(x + slot / 2, height - 6, text=f"{hour:%H}:00",
+                                      anchor="middle", css="usage-chart__axis"))
+    return chart

@@ -13,7 +13,7 @@ from django.http import Http404
 
 from studio.audit.models import AuditEntry
 from studio.generations.cost import spend
-from studio.generations.models import Generation, Result, Tool
+from studio.generations.models import Generation, Result, Reuse, Tool
 from studio.generations.quota import Month, counts_against_quota, images_used
 from studio.generations.visibility import team_policy
 from studio.teams.models import Team
@@ -108,6 +108,8 @@ class Usage:
     tools: list[tuple[str, str]]
     quota: int | None
     quota_used: int
+    # Images the team took from what it already had ("Use this") instead of generating.
+    reused: int = 0
 
     @property
     def quota_left(self) -> int | None:
@@ -184,6 +186,9 @@ def usage_for_month(*, team: Team, month: Month) -> Usage:
         tools=[(t.value, t.label) for t in Tool],
         quota=policy.monthly_image_quota,
         quota_used=images_used(team_id=team.pk, month=month),
+        reused=Reuse.objects.filter(
+            team=team, created_at__gte=month.start, created_at__lt=month.end
+        ).count(),
     )
 
 
@@ -280,3 +285,43 @@ def usage_csv_rows(*, team: Team, last: Month, months: int = 12):
         if month == last:
             return
         month = month.next
+
+
+def api_budget(*, team_id: int | None) -> dict:
+    """The API budget page's figures (generations.budget reads the shared budget and
+    the recorded calls). `team_id`: a team admin's view, where only that team's
+    members are named and every other team is one "Other teams" row."""
+    from studio.generations import budget
+
+    groups = budget.budget_groups()
+    rows = budget.calls_by_member()
+    people = get_user_model().objects.in_bulk({r["user_ref"] for r in rows if r["user_ref"]})
+    teams = Team.objects.in_bulk({r["team_ref"] for r in rows if r["team_ref"]})
+    merged: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        if team_id is not None and row["team_ref"] != team_id:
+            who = ("Other teams", "—")
+        else:
+            team = teams.get(row["team_ref"])
+            person = people.get(row["user_ref"])
+            if team is not None:
+                team_name = team.name
+            else:
+                team_name = "a removed team" if row["team_ref"] else "Studio itself"
+            who = (team_name, person.get_username() if person else "—")
+        counts = merged[(*who, row["group"])]
+        counts[0] += row["calls_sum"]
+        counts[1] += row["refused_sum"]
+    users = sorted(
+        ({"team": t, "member": m, "group": g, "calls": c, "refused": r}
+         for (t, m, g), (c, r) in merged.items()),
+        key=lambda row: (-row["calls"], row["team"], row["member"], row["group"]),
+    )
+    view = budget.QueueView()
+    return {
+        "groups": groups,
+        "tools_hours": budget.calls_by_hour("tools"),
+        "users": users,
+        "waiting": view.waiting_count,
+        "next_wait": view.for_new_request(0, 0) if view.waiting_count else None,
+    }

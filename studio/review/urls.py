@@ -9,5 +9,6 @@ urlpatterns = [
     path("review/audit/", views.audit_log, name="review_audit"),
     path("review/usage/", views.usage, name="review_usage"),
     path("review/usage.csv", views.usage_csv, name="review_usage_csv"),
+    path("review/budget/", views.api_budget, name="review_budget"),
     path("review/settings/", views.review_settings, name="review_settings"),
 ]

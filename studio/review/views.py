@@ -13,12 +13,13 @@ from studio.generations.selectors import result_for_team
 from studio.generations.visibility import is_reviewer, review_status_text, team_policy
 
 from . import selectors, services
-from .charts import day_chart, member_chart
+from .charts import day_chart, hourly_chart, member_chart
 from .forms import AuditFilterForm, DecisionForm, PolicyForm
 
 QUEUE = "review/queue.html"
 AUDIT = "review/audit.html"
 USAGE = "review/usage.html"
+BUDGET = "review/budget.html"
 SETTINGS = "review/settings.html"
 DECISION = "review/decision.html"
 AUDIT_PAGE_SIZE = 50
@@ -118,6 +119,22 @@ def usage(request):
         "is_current": month == Month.current(),
     }
     return render(request, USAGE, context)
+
+
+@require_GET
+def api_budget(request):
+    """The key's hourly budget: each group's use and reset, the last day, who used it.
+    The key serves every team: staff see every team by name, a team's admins theirs."""
+    if not (request.user.is_staff or is_reviewer(request.membership)):
+        raise PermissionDenied("Only the team's admins and owners can see the API budget.")
+    team_id = None if request.user.is_staff else request.team.pk
+    context = selectors.api_budget(team_id=team_id)
+    tools = next((g for g in context["groups"] if g.group == "tools"), None)
+    per_hour = round(tools.limit * 3600 / tools.seconds) if tools else None
+    context["chart"] = hourly_chart(context["tools_hours"], group="tools",
+                                    limit_per_hour=per_hour)
+    context["all_teams"] = team_id is None
+    return render(request, BUDGET, context)
 
 
 @require_GET

@@ -1,4 +1,4 @@
-from .models import Membership
+from .selectors import current_membership
 
 SESSION_KEY = "current_team_id"
 
@@ -18,11 +18,8 @@ class CurrentTeamMiddleware:
         request.team = None
         request.membership = None
         if request.user.is_authenticated:
-            memberships = Membership.objects.select_related("team").filter(user=request.user)
             team_id = request.session.get(SESSION_KEY)
-            membership = (team_id and memberships.filter(team_id=team_id).first()) or (
-                memberships.order_by("created_at", "pk").first()
-            )
+            membership = current_membership(user=request.user, team_id=team_id)
             if membership is not None:
                 request.team = membership.team
                 request.membership = membership

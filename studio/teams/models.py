@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
+from studio import live
+
 from .scoping import TeamScopedQuerySet
 
 
@@ -36,7 +38,10 @@ class Team(models.Model):
     def next_change_seq(self) -> int:
         """Reserve the next change number; call inside the writing transaction."""
         Team.objects.filter(pk=self.pk).update(change_seq=F("change_seq") + 1)
-        return Team.objects.values_list("change_seq", flat=True).get(pk=self.pk)
+        seq = Team.objects.values_list("change_seq", flat=True).get(pk=self.pk)
+        # Every change to what a team's pages show passes here: push it once committed.
+        live.publish_on_commit(self.pk, "change", {"seq": seq})
+        return seq
 
 
 class Role(models.TextChoices):

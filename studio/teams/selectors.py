@@ -41,8 +41,24 @@ def invitation_by_token(*, token: str) -> Invitation | None:
     return Invitation.objects.select_related("team", "created_by").filter(token=token).first()
 
 
+def joined_by_invitation(*, invitation: Invitation | None, user) -> Membership | None:
+    """The membership `user` got by accepting `invitation`, while they still have it."""
+    if invitation is None or not user.is_authenticated or invitation.accepted_by_id != user.pk:
+        return None
+    return Membership.objects.filter(team_id=invitation.team_id, user=user).first()
+
+
 def membership_of_user_in(*, user, team_id: int) -> Membership:
     """A team the person belongs to (for switching): anything else is a 404."""
     return get_for_team_or_404(
         Membership.objects.filter(user=user).select_related("team"), team=team_id
+    )
+
+
+def current_membership(*, user, team_id) -> Membership | None:
+    """The membership a request works in: the session's team if the user is
+    still in it, else their first team; None for a user in no team."""
+    memberships = Membership.objects.select_related("team").filter(user=user)
+    return (team_id and memberships.filter(team_id=team_id).first()) or (
+        memberships.order_by("created_at", "pk").first()
     )

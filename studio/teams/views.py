@@ -191,8 +191,11 @@ def member_transfer(request, pk: int):
 @require_GET
 def invitation_detail(request, token: str):
     invitation = selectors.invitation_by_token(token=token)
-    status = 200 if invitation is not None and invitation.is_pending else 404
-    return render(request, INVITATION_PAGE, {"invitation": invitation}, status=status)
+    # Whoever used it comes back here (after signing up from it): they joined.
+    joined = selectors.joined_by_invitation(invitation=invitation, user=request.user)
+    status = 200 if joined or (invitation is not None and invitation.is_pending) else 404
+    context = {"invitation": invitation, "joined": joined}
+    return render(request, INVITATION_PAGE, context, status=status)
 
 
 @require_POST

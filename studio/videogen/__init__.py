@@ -9,6 +9,7 @@ from .client import (
     SOURCE_FIELDS,
     WATERMARK_MODES,
     VideoGenClient,
+    add_call_observer,
     aspect_ratio_payload,
 )
 from .errors import (
@@ -23,10 +24,13 @@ from .errors import (
     VideoGenError,
 )
 from .ratelimit import (
+    BudgetState,
+    Limit,
     LocalRateLimiter,
     RateLimiter,
     RateLimitInfo,
     RedisRateLimiter,
+    SqliteRateLimiter,
     parse_limits,
     scope_for,
 )
@@ -66,7 +70,11 @@ __all__ = [
     "Upload",
     "VideoGenClient",
     "VideoGenError",
+    "BudgetState",
+    "Limit",
     "aspect_ratio_payload",
+    "add_call_observer",
+    "budget_from_settings",
     "client_from_settings",
 ]
 
@@ -85,28 +93,46 @@ def client_from_settings() -> VideoGenClient:
         getattr(settings, "STUDIO_RATE_LIMITS", ""),
         getattr(settings, "REDIS_URL", ""),
         getattr(settings, "REDIS_KEY_PREFIX", ""),
+        _budget_path(settings),
     )
+
+
+def budget_from_settings() -> RateLimiter | None:
+    """The key's shared budget, as the workers see it (the pages read it too)."""
+    return client_from_settings().budget
+
+
+def _budget_path(settings) -> str:
+    """Without Redis, the budget lives in the embedded broker's file."""
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+    return str(options.get("path") or "")
 
 
 @functools.lru_cache(maxsize=8)
 def _shared_client(
-    base_url: str, api_key: str, timeout: float, rate_limits: str, redis_url: str, prefix: str
+    base_url: str, api_key: str, timeout: float, rate_limits: str, redis_url: str, prefix: str,
+    budget_path: str = "",
 ) -> VideoGenClient:
-    limiter = _rate_limiter(base_url, api_key, rate_limits, redis_url, prefix)
+    limiter = _rate_limiter(base_url, api_key, rate_limits, redis_url, prefix, budget_path)
     return VideoGenClient(
         base_url=base_url, api_key=api_key, timeout=timeout, rate_limiter=limiter
     )
 
 
-def _rate_limiter(base_url, api_key, rate_limits, redis_url, prefix) -> RateLimiter | None:
-    """Shared through Redis when there is one; per process on the embedded default."""
+def _rate_limiter(
+    base_url, api_key, rate_limits, redis_url, prefix, budget_path=""
+) -> RateLimiter | None:
+    """Shared through Redis when there is one, else through the embedded broker's
+    SQLite file; per process only when neither is configured (a script)."""
     limits = parse_limits(rate_limits)
     if not limits:
         return None
-    if not redis_url:
-        return LocalRateLimiter(limits)
-    import redis
-
-    connection = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
     namespace = f"{prefix}videogen-rate:{scope_for(base_url, api_key)}"
-    return RedisRateLimiter(connection, limits, namespace=namespace)
+    if redis_url:
+        import redis
+
+        connection = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        return RedisRateLimiter(connection, limits, namespace=namespace)
+    if budget_path:
+        return SqliteRateLimiter(budget_path, limits, namespace=namespace)
+    return LocalRateLimiter(limits)

@@ -62,6 +62,15 @@ _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 _sleep = time.sleep  # module-level so tests can replace it
 
+# Told of every answer of a limited endpoint group: (group, HTTP status). The
+# generations app records them per hour, team and member (the API budget page).
+_call_observers: list[Callable[[str, int], None]] = []
+
+
+def add_call_observer(observer: Callable[[str, int], None]) -> None:
+    if observer not in _call_observers:
+        _call_observers.append(observer)
+
 
 def aspect_ratio_payload(ratio: str) -> dict[str, int]:
     """The wire shape of an aspect ratio, "16:9" -> {"width": 16, "height": 9}.
@@ -187,7 +196,9 @@ class VideoGenClient:
         watermark_mode: str = "AUTO",
         num_results: int = 1,
         is_output_temporary: bool = False,
+        budget_reserved: bool = False,
     ) -> str:
+        """budget_reserved: the dispatcher already took this call from the budget."""
         body: dict[str, Any] = {
             "prompt": prompt,
             "aspectRatio": aspect_ratio_payload(aspect_ratio),
@@ -197,7 +208,7 @@ class VideoGenClient:
         }
         if image_file_ids:
             body["imageFileIds"] = list(image_file_ids)
-        return self._start_tool("generate-image", body)
+        return self._start_tool("generate-image", body, budget_reserved)
 
     def upscale_image(
         self,
@@ -206,9 +217,11 @@ class VideoGenClient:
         watermark_mode: str = "AUTO",
         num_results: int = 1,
         is_output_temporary: bool = False,
+        budget_reserved: bool = False,
     ) -> str:
         return self._start_image_tool(
-            "upscale-image", image_file_id, watermark_mode, num_results, is_output_temporary
+            "upscale-image", image_file_id, watermark_mode, num_results, is_output_temporary,
+            budget_reserved,
         )
 
     def remove_image_background(
@@ -218,6 +231,7 @@ class VideoGenClient:
         watermark_mode: str = "AUTO",
         num_results: int = 1,
         is_output_temporary: bool = False,
+        budget_reserved: bool = False,
     ) -> str:
         return self._start_image_tool(
             "remove-image-background",
@@ -225,6 +239,7 @@ class VideoGenClient:
             watermark_mode,
             num_results,
             is_output_temporary,
+            budget_reserved,
         )
 
     def vectorize_image(
@@ -234,9 +249,11 @@ class VideoGenClient:
         watermark_mode: str = "AUTO",
         num_results: int = 1,
         is_output_temporary: bool = False,
+        budget_reserved: bool = False,
     ) -> str:
         return self._start_image_tool(
-            "vectorize-image", image_file_id, watermark_mode, num_results, is_output_temporary
+            "vectorize-image", image_file_id, watermark_mode, num_results, is_output_temporary,
+            budget_reserved,
         )
 
     # Executions
@@ -356,6 +373,11 @@ class VideoGenClient:
         return self._rate_limits.get(group)
 
     @property
+    def budget(self) -> RateLimiter | None:
+        """The shared budget this client draws from (None: calls are not paced)."""
+        return self._limiter
+
+    @property
     def last_rate_limit(self) -> RateLimitInfo | None:
         """The X-RateLimit-* of the latest API answer, whatever its group."""
         return self._last_rate_limit
@@ -440,6 +462,7 @@ class VideoGenClient:
         watermark_mode: str,
         num_results: int,
         is_output_temporary: bool,
+        budget_reserved: bool = False,
     ) -> str:
         body = {
             SOURCE_FIELDS[tool]: image_file_id,
@@ -447,10 +470,13 @@ class VideoGenClient:
             "numResults": num_results,
             "isOutputTemporary": is_output_temporary,
         }
-        return self._start_tool(tool, body)
+        return self._start_tool(tool, body, budget_reserved)
 
-    def _start_tool(self, tool: str, body: dict[str, Any]) -> str:
-        data = self._request("POST", f"/v1/tools/{tool}", json=body, safe_to_retry=False)
+    def _start_tool(self, tool: str, body: dict[str, Any], budget_reserved: bool = False) -> str:
+        data = self._request(
+            "POST", f"/v1/tools/{tool}", json=body, safe_to_retry=False,
+            budget_reserved=budget_reserved,
+        )
         execution_id = data.get("toolExecutionId") if isinstance(data, Mapping) else None
         if not isinstance(execution_id, str) or not execution_id:
             raise VideoGenError(f"VideoGen started {tool} but answered no toolExecutionId.")
@@ -464,6 +490,7 @@ class VideoGenClient:
         safe_to_retry: bool,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        budget_reserved: bool = False,
     ) -> Any:
         """One API call, answered as parsed JSON.
 
@@ -480,6 +507,7 @@ class VideoGenClient:
             path=path,
             safe_to_retry=safe_to_retry,
             group=group_for(path, method),
+            budget_reserved=budget_reserved,
         )
         if not response.content:
             return None
@@ -502,10 +530,13 @@ class VideoGenClient:
         path: str,
         safe_to_retry: bool,
         group: str | None = None,
+        budget_reserved: bool = False,
     ) -> httpx.Response:
         attempt = 0
         while True:
-            self._hold_back(group)
+            # A reserved call was taken from the budget once; a retry takes its own.
+            if not (budget_reserved and attempt == 0):
+                self._hold_back(group)
             try:
                 response = _transport_call(send)
                 info = self._observe(response, group)
@@ -524,10 +555,16 @@ class VideoGenClient:
             attempt += 1
 
     def _observe(self, response: httpx.Response, group: str | None) -> RateLimitInfo | None:
-        """Read X-RateLimit-* (every API response carries them) and tell the limiter
-        when the group is spent, so that no worker sends what would be refused."""
+        """Read X-RateLimit-* (every API response carries them) into the shared
+        budget, so that every worker's count is VideoGen's and none sends what
+        would be refused."""
         if group is None:
             return None
+        for observer in _call_observers:
+            try:
+                observer(group, response.status_code)
+            except Exception:  # recording use must never break the call itself
+                logger.exception("could not record a %s call", group)
         info = RateLimitInfo.from_headers(response.headers, group)
         if info is None:
             return None
@@ -535,10 +572,8 @@ class VideoGenClient:
         self._last_rate_limit = info
         if response.status_code != 429:
             self._refusals.pop(group, None)
-            if info.is_spent and self._limiter:
-                wait = info.seconds_to_reset(self._clock())
-                if wait:
-                    self._limiter.pause(group, wait)
+        if self._limiter:
+            self._limiter.observe(group, info)
         return info
 
     def _error_from_response(

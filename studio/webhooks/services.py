@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from studio.generations import descriptions
 from studio.generations import services as generation_services
 
 from .models import WebhookDelivery, WebhookEndpoint
@@ -23,6 +24,9 @@ EXECUTION_EVENTS = (
     "tool_execution.failed",
     "tool_execution.cancelled",
 )
+# A kept image's description, a moment after it was made (never for temporary ones).
+FILE_EVENTS = ("file.analysis_completed",)
+SUBSCRIBED_EVENTS = EXECUTION_EVENTS + FILE_EVENTS
 STATUS_BY_EVENT = {event: event.split(".", 1)[1] for event in EXECUTION_EVENTS}
 
 
@@ -107,9 +111,20 @@ def delivery_handle(delivery_id: int) -> None:
     if delivery is None:
         return
     status = STATUS_BY_EVENT.get(delivery.event)
-    applied = bool(status and delivery.execution_id) and generation_services.execution_update(
-        execution_id=delivery.execution_id, wire={**delivery.payload, "status": status}
-    )
+    if delivery.event in FILE_EVENTS:
+        file = delivery.payload.get("file")
+        file = file if isinstance(file, dict) else {}
+        text = file.get("description")
+        applied = bool(
+            descriptions.result_describe(
+                file_id=str(delivery.payload.get("fileId") or file.get("fileId") or ""),
+                description=text if isinstance(text, str) else None,
+            )
+        )
+    else:
+        applied = bool(status and delivery.execution_id) and generation_services.execution_update(
+            execution_id=delivery.execution_id, wire={**delivery.payload, "status": status}
+        )
     if not applied:
         log.info("webhook %s: nothing to do for %s", delivery.webhook_id, delivery.event)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(handled_at=timezone.now())
@@ -118,13 +133,33 @@ def delivery_handle(delivery_id: int) -> None:
 def endpoint_register(*, client, url: str, description: str = "Studio") -> WebhookEndpoint:
     url = endpoint_url_check(url)  # before anything reaches VideoGen
     created = client.create_webhook_endpoint(
-        url=url, events=list(EXECUTION_EVENTS), description=description
+        url=url, events=list(SUBSCRIBED_EVENTS), description=description
     )
     endpoint = WebhookEndpoint.objects.create(
         remote_endpoint_id=created["endpointId"],
         url=created.get("url", url),
-        events=created.get("events", list(EXECUTION_EVENTS)),
+        events=created.get("events", list(SUBSCRIBED_EVENTS)),
         signing_secret=created["signingSecret"],
     )
     forget_webhooks_enabled()
     return endpoint
+
+
+def endpoint_ensure(*, client, url: str) -> tuple[WebhookEndpoint, bool]:
+    """Make sure VideoGen sends execution events to `url`: keep a stored endpoint
+    that VideoGen still has for it, forget those it no longer has (a sandbox that
+    restarted forgets its endpoints), register a new one otherwise.
+    Returns (endpoint, created)."""
+    url = endpoint_url_check(url)
+    remote = {e.get("endpointId"): e for e in client.list_webhook_endpoints()}
+    kept = None
+    for endpoint in WebhookEndpoint.objects.filter(is_active=True):
+        if endpoint.remote_endpoint_id not in remote:
+            endpoint.is_active = False
+            endpoint.save(update_fields=["is_active"])
+        elif endpoint.url == url:
+            kept = endpoint
+    forget_webhooks_enabled()
+    if kept is not None:
+        return kept, False
+    return endpoint_register(client=client, url=url, description="Studio (make run)"), True

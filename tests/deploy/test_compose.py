@@ -27,7 +27,8 @@ def services(compose) -> dict:
 
 def test_the_processes_of_the_design_are_all_there(services):
     assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat", "sandbox"}
-    assert services["web"]["command"][0] == "gunicorn"
+    # ASGI: the pages and the live-update stream (studio/asgi.py).
+    assert services["web"]["command"][:2] == ["uvicorn", "studio.asgi:application"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "studio", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "studio", "beat"]
     assert services["migrate"]["command"][-2:] == ["migrate", "--noinput"]

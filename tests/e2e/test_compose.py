@@ -47,7 +47,8 @@ def test_recall_drag_in_see_the_settings_and_remix(browser, live_server, history
     expect(chips).to_contain_text(["1 reference"])
 
     # Remix the older one: its settings come in, the reference just added stays, and it says so.
-    page.locator(f"#generation-{older.pk}").get_by_role("link", name="Remix").click()
+    card = page.locator(f"#generation-{older.pk}")
+    card.get_by_role("link", name="Use these settings").click()
     notice = page.locator(".composer__remix")
     expect(notice).to_contain_text("Aspect ratio: 9:16")
     expect(notice).to_contain_text("Kept the 1 reference already chosen.")
@@ -55,5 +56,24 @@ def test_recall_drag_in_see_the_settings_and_remix(browser, live_server, history
     expect(page.locator("#reference-chips li")).to_have_count(1)
     assert Reference.objects.filter(team=team).count() == 1
     page.screenshot(path=results_dir / "compose-remix.png")
+
+    # "Use these settings" in the viewer does the same, and the viewer closes.
+    page.locator(f"#generation-{newer.pk} .thumb a").first.click()
+    page.locator("#lightbox[open]").get_by_role("link", name="Use these settings").click()
+    expect(page.locator("#lightbox")).not_to_have_attribute("open", "")
+    expect(page.get_by_label("Prompt")).to_have_value("A lighthouse on a cliff")
+    expect(page.get_by_label("Number of results")).to_have_value("2")
+    expect(notice).to_contain_text("Aspect ratio: 16:9")
+    expect(page.locator("#reference-chips li")).to_have_count(1)
+    # From the gallery's viewer it opens the studio with them.
+    page.goto("/gallery/")
+    page.locator(f"#gallery-grid a[data-lightbox-id='{older.results.get().pk}']").click()
+    page.locator("#lightbox[open]").get_by_role("link", name="Use these settings").click()
+    expect(page.get_by_label("Prompt")).to_have_value("A kite over the dunes")
+    expect(page.get_by_label("Aspect ratio")).to_have_value("9:16")
+    expect(page.locator(".composer__remix")).to_contain_text(
+        "the settings of “A kite over the dunes”"
+    )
+    page.screenshot(path=results_dir / "compose-use-settings-from-gallery.png")
     assert not errors, errors
     context.close()

@@ -8,6 +8,7 @@ no serious or critical axe-core violation, and an empty console.
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -21,6 +22,7 @@ from playwright.sync_api import expect
 from studio.gallery.models import Collection
 from studio.generations.images import make_thumbnail
 from studio.generations.models import Generation, Result, Status, Tool
+from studio.teams.models import Invitation
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +32,8 @@ SIZES = {"16:9": (320, 180), "9:16": (180, 320), "1:1": (240, 240), "21:9": (420
          "3:4": (210, 280), "4:3": (280, 210)}
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
 PAGES = ["studio", "gallery", "trash", "team_settings", "team_list", "collection_list",
-         "share_link_list", "review_queue", "review_audit", "review_usage"]
+         "share_link_list", "review_queue", "review_audit", "review_usage", "account",
+         "notification_list"]
 _counter = iter(range(1, 10_000))
 
 
@@ -130,7 +133,19 @@ def test_every_page_fits_reads_and_keeps_the_console_empty(
     pages["collection_detail"] = reverse(
         "collection_detail", args=[Collection.objects.get(team=team).pk]
     )
-    for name, url in pages.items():
+    invitation = Invitation.objects.create(
+        team=team, created_by=user, expires_at=timezone.now() + timedelta(days=1)
+    )
+    pages["invitation_detail"] = reverse("invitation_detail", args=[invitation.token])
+    # Then signed out: what someone who was sent a link sees.
+    signed_out = {
+        "signed-out-invitation": pages["invitation_detail"],
+        "signup-from-invitation": f"{reverse('signup')}?invitation={invitation.token}",
+        "login": reverse("login"),
+    }
+    for name, url in [*pages.items(), *signed_out.items()]:
+        if name == "signed-out-invitation":
+            context.clear_cookies()
         page.goto(url)
         page.wait_for_load_state("networkidle")
         _images_loaded(page)
@@ -165,18 +180,41 @@ def test_images_keep_their_own_shape_and_a_big_batch_folds(
     user, team, batch, source = studio_world
     context, page, errors = _open(browser, live_server, viewport, "light")
 
-    # The gallery: every tile has its image's aspect ratio (no square crop).
+    # The gallery: every tile has its image's aspect ratio (no square crop);
+    # the upscale is no tile of its own but sits under its source.
     page.goto(reverse("gallery"))
     tiles = page.locator("#gallery-grid figure.tile")
-    expect(tiles).to_have_count(Result.objects.filter(team=team).count())
+    expect(tiles).to_have_count(Result.objects.filter(team=team).count() - 1)
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_function(
         "() => [...document.querySelectorAll('#gallery-grid img')]"
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
     assert _ratio_mismatches(page, "#gallery-grid figure.tile") == []
+    assert _ratio_mismatches(page, "#gallery-grid .thumb") == []
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=results_dir / f"gallery-tiles-{viewport}.png")
+    upscale = Result.objects.get(generation__tool=Tool.UPSCALE_IMAGE)
+    stack = page.locator(f"#stack-{source.results.get().pk}")
+    expect(stack.locator(".edit__badge")).to_have_text("Upscale")
+    edit = stack.locator(f'[data-thumb="{upscale.pk}"]')
+    expect(edit).to_be_visible()
+    # The stack does not break the rows: it and its tile are as wide as the tile's row wants.
+    tile_box, stack_box = stack.locator("figure.tile").bounding_box(), stack.bounding_box()
+    assert abs(tile_box["width"] - stack_box["width"]) < 1
+    stack.scroll_into_view_if_needed()
+    page.screenshot(path=results_dir / f"gallery-edit-stacked-{viewport}.png")
+    # The viewer moves from the source to its upscale, and the upscale can be selected.
+    stack.locator("figure.tile a[data-lightbox-id]").click()
+    viewer = page.locator("#lightbox[open] .viewer")
+    expect(viewer).to_have_attribute("data-result", str(source.results.get().pk))
+    page.keyboard.press("ArrowRight")
+    expect(viewer).to_have_attribute("data-result", str(upscale.pk))
+    expect(viewer.get_by_text("Upscale of")).to_be_visible()
+    page.keyboard.press("Escape")
+    edit.locator("input.tile__select").check(force=True)
+    expect(page.get_by_text("1 image selected")).to_be_visible()
+    edit.locator("input.tile__select").uncheck(force=True)
 
     # The studio: a batch of 20 shows 4 tiles and "+16 more", which expands in place.
     page.goto(reverse("studio"))

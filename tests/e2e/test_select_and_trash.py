@@ -36,6 +36,11 @@ def test_select_a_range_compare_zip_and_delete_while_a_teammate_watches(
     ctx_o, omar_page, omar_errors = _open(browser, live_server, "desktop", "light", "omar")
     card = omar_page.locator(f"#generation-{generation.pk}")
     expect(card.locator(".thumb")).to_have_count(4)
+    # Omar also has the gallery open, on a phone.
+    ctx_g, omar_gallery, gallery_errors = _open(browser, live_server, "phone", "dark", "omar")
+    omar_gallery.goto(reverse("gallery"))
+    expect(omar_gallery.locator("figure.tile")).to_have_count(6)
+    omar_gallery.evaluate("window.__noReload = 1")
 
     ctx_i, page, errors = _open(browser, live_server, "desktop", "light", "ines")
     page.goto(reverse("gallery"))
@@ -81,6 +86,10 @@ def test_select_a_range_compare_zip_and_delete_while_a_teammate_watches(
     expect(card.locator(".thumb")).to_have_count(1, timeout=15_000)
     assert omar_page.evaluate("window.__noReload") == 1
     omar_page.screenshot(path=results_dir / "studio-teammate-after-delete.png")
+    # ... and his open gallery, within a poll or two.
+    expect(omar_gallery.locator("figure.tile")).to_have_count(3, timeout=6_000)
+    assert omar_gallery.evaluate("window.__noReload") == 1
+    omar_gallery.screenshot(path=results_dir / "gallery-teammate-after-delete-phone-dark.png")
 
     # The Trash has them; one comes back.
     page.get_by_role("link", name="Trash").click()
@@ -92,5 +101,7 @@ def test_select_a_range_compare_zip_and_delete_while_a_teammate_watches(
     expect(card.locator(".thumb")).to_have_count(2, timeout=15_000)
     assert not errors, errors
     assert not omar_errors, omar_errors
+    assert not gallery_errors, gallery_errors
     ctx_i.close()
     ctx_o.close()
+    ctx_g.close()

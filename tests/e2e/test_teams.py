@@ -97,6 +97,29 @@ def test_two_people_share_a_gallery_and_a_link(contexts, live_server, celery_wor
     expect(bob.locator(".team-switcher .team-name")).to_have_text(team.name)
     assert Membership.objects.get(team=team, user=bob_user).role == Role.MEMBER
 
+    # Cleo has no account: she signs up from a second link and is in the team, no extra click.
+    alice.get_by_role("button", name="Create invitation").click()
+    expect(alice.locator("#created-link")).not_to_have_text(invitation_url)
+    second_url = alice.locator("#created-link").inner_text().strip()
+    _, cleo = contexts()
+    cleo.goto(second_url)
+    cleo.get_by_role("link", name="Create one").click()
+    heading = f"Create your account to join {team.name}"
+    expect(cleo.get_by_role("heading", name=heading)).to_be_visible()
+    cleo.get_by_label("Username").fill("cleo")
+    cleo.get_by_label("Password", exact=True).fill(PASSWORD)
+    cleo.get_by_label("Password confirmation").fill(PASSWORD)
+    cleo.get_by_role("button", name="Sign up").click()
+    cleo.wait_for_url(second_url)
+    expect(cleo.get_by_role("heading", name=f"You joined {team.name}")).to_be_visible()
+    expect(cleo.locator(".team-switcher .team-name")).to_have_text(team.name)
+    assert Membership.objects.get(team=team, user__username="cleo").role == Role.MEMBER
+    cleo.screenshot(path=results_dir / "teams-signup-joined.png", full_page=True)
+    # The same link, used, says so clearly to anyone else.
+    bob.goto(second_url)
+    expect(bob.get_by_role("heading", name="This invitation is not valid")).to_be_visible()
+    bob.goto("/")
+
     # Both on the studio page; both generate; each sees the other's images land, live.
     alice.goto("/")
     for page in (alice, bob):

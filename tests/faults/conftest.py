@@ -179,6 +179,7 @@ def stack_env(
             "VIDEOGEN_BASE_URL": sandbox.base_url,
             "VIDEOGEN_SANDBOX_KEY": sandbox.api_key,
             "VIDEOGEN_TIMEOUT": "10",
+            "STUDIO_RATE_LIMITS": settings.STUDIO_RATE_LIMITS,
             "STUDIO_POLL_FIRST_DELAY": "0.3",
             "STUDIO_POLL_BACKOFF": "1.3",
             "STUDIO_POLL_MAX_DELAY": "2",

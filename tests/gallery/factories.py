@@ -7,7 +7,7 @@ from datetime import datetime
 
 from studio.gallery.models import Collection, CollectionItem, ShareLink
 from studio.generations.builders import build_result, store_image
-from studio.generations.models import Generation, Result, Status
+from studio.generations.models import Generation, Result, Status, Tool
 from studio.teams.models import Team
 from tests.fixtures.factories import png_bytes
 
@@ -50,6 +50,19 @@ def make_results(
 
 def make_result(team: Team, user, **kwargs) -> Result:
     return make_results(team, user, 1, **kwargs)[0]
+
+
+def make_edit(source: Result, user, tool: str = Tool.UPSCALE_IMAGE, count: int = 1) -> list[Result]:
+    """An edit of `source` (an upscale, a cut-out, variations), stored, in its lineage."""
+    results = make_results(source.team, user, count, prompt=source.generation.prompt)
+    Generation.objects.filter(pk=results[0].generation_id).update(
+        tool=tool,
+        source_result=source,
+        stack_root_id=source.generation.stack_root_id or source.generation_id,
+    )
+    for result in results:
+        result.generation.refresh_from_db()
+    return results
 
 
 def make_collection(team: Team, user, name: str = "Moodboard", results=()) -> Collection:

@@ -3,6 +3,7 @@ keyset pages for infinite scroll, and the fragments HTMX asks for."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ from studio.generations.services import generation_create
 from studio.teams.models import Role
 from tests.fixtures.factories import make_member, make_user
 
-from .factories import make_collection, make_result, make_results
+from .factories import make_collection, make_edit, make_result, make_results
 
 URL = reverse("gallery")
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -249,6 +250,52 @@ def test_page_cost_is_flat_in_queries(client_in, team, user, django_assert_max_n
     assert deep < large
 
 
+def _stack(html: str, pk: int) -> str:
+    start = html.index(f'<div class="stack" id="stack-{pk}"')
+    return html[start : html.index("</ul>", start)]
+
+
+def test_edits_stack_under_their_source_for_one_query_per_page(
+    client_in, team, user, bob, django_assert_max_num_queries
+):
+    source = make_result(team, user, prompt="a lighthouse")
+    upscale = make_edit(source, bob)[0]
+    cutout = make_edit(upscale, user, Tool.REMOVE_IMAGE_BACKGROUND)[0]  # an edit of the edit
+    variations = make_edit(source, user, Tool.GENERATE_IMAGE, count=2)
+    other = make_result(team, user, prompt="a harbour")  # newer than every edit
+    client_in.get(URL)
+    make_results(team, user, 3, aspect_ratio="1:1")
+    # Counted at once: captured_queries is a window on the connection's log.
+    with django_assert_max_num_queries(20) as context:
+        client_in.get(URL, {"aspect_ratio": "1:1"})  # nothing to stack
+    plain = len(context.captured_queries)
+    with django_assert_max_num_queries(20) as context:
+        html = client_in.get(URL).content.decode()
+    stacked = len(context.captured_queries)
+
+    # The source is one tile; its edits sit under it with their badges, in order.
+    assert tile_ids(client_in.get(URL))[-2:] == [other.pk, source.pk]  # 3 newer 1:1 first
+    stack = _stack(html, source.pk)
+    assert [int(i) for i in re.findall(r'data-thumb="(\d+)"', stack)] == [
+        upscale.pk, cutout.pk, *(v.pk for v in variations)
+    ]
+    badges = re.findall(r'<span class="edit__badge">([^<]+)</span>', stack)
+    assert badges == ["Upscale", "Remove background", "Variations"]
+    # Each is in the viewer's sequence and the gallery's selection.
+    assert f'data-lightbox-id="{cutout.pk}"' in stack
+    assert f'value="{cutout.pk}" form="gallery-selection"' in stack
+    # One query more for the page's edits, however many; none for a page without.
+    assert stacked == plain + 1
+
+    # Narrowed to what single images are (their tool), each edit is a tile again.
+    assert set(tile_ids(client_in.get(URL, {"tool": "upscale_image"}))) == {upscale.pk}
+    # Its source in the Trash: the upscale stands as a tile, its cut-out under it.
+    Result.objects.filter(pk=source.pk).update(deleted_at=source.created_at)
+    html = client_in.get(URL).content.decode()
+    assert upscale.pk in tile_ids(client_in.get(URL))
+    assert f'data-thumb="{cutout.pk}"' in _stack(html, upscale.pk)
+
+
 def test_empty_gallery_and_empty_filters_say_so(client_in, team, user):
     assert "No images yet." in client_in.get(URL).content.decode()
     make_result(team, user, prompt="cat")
@@ -304,7 +351,31 @@ def test_a_teammates_new_image_is_announced(client_in, team, user, bob):
     generation.touch(ingested_at=generation.created_at)
     news = client_in.get(NEWS, _news_poller(quiet), **HTMX).content.decode()
 
-    assert "New images have landed" in news and 'hx-trigger="every' not in news
+    assert "New images have landed" in news
+    # It keeps asking, so images deleted meanwhile still leave the page.
+    assert 'hx-trigger="every 2s"' in news
+    assert _news_poller(news)["seq"] != _news_poller(quiet)["seq"]
+
+
+def test_images_moved_to_the_trash_leave_an_open_gallery_at_the_next_poll(
+    client_in, team, user, bob, django_assert_max_num_queries
+):
+    kept, gone = make_results(team, user, 2)
+    whole = make_results(team, bob, 2, prompt="a whole generation")
+    make_results(team, user, 300)  # the gallery's size does not matter
+    params = _news_poller(client_in.get(URL).content.decode())
+
+    Result.objects.filter(pk=gone.pk).update(deleted_at=gone.created_at)
+    gone.generation.touch()
+    whole[0].generation.touch(deleted_at=whole[0].created_at)
+    with django_assert_max_num_queries(8):
+        response = client_in.get(NEWS, params, **HTMX)
+
+    ids = json.loads(response["HX-Trigger"])["gallery:deleted"]["ids"]
+    assert sorted(ids) == sorted([gone.pk, *(r.pk for r in whole)])  # not `kept`
+    # Nothing changed since: a 204, whatever the size.
+    again = _news_poller(response.content.decode())
+    assert client_in.get(NEWS, again, **HTMX).status_code == 204
 
 
 def test_news_respects_the_filters(client_in, team, user, bob):

@@ -40,7 +40,7 @@ def test_a_403_on_no_watermark_is_learned_and_the_form_stops_offering_it(
     # The failed card does not offer the same impossible settings again.
     card = page[page.index(f'id="generation-{generation.pk}"'):]
     card = card[: card.index("</article>")]
-    assert "Try again" not in card and "Remix" in card
+    assert "Try again" not in card and "Use these settings" in card
     # And the form refuses it if posted anyway.
     response = client.post(
         reverse("generation_create"),
@@ -82,7 +82,8 @@ def test_remix_merges_keeps_the_chosen_references_and_says_what_changed(client):
     html = response.content.decode()
     assert "a kite over dunes</textarea>" in html
     assert "Aspect ratio: 9:16" in html
-    assert "Number of results" not in html.split("Settings from the remix")[1].split("</ul>")[0]
+    notice = html.split("The form now has the settings of")[1].split("</ul>")[0]
+    assert "Number of results" not in notice
     assert "Watermark: automatic (this account lacks the Production add-on)." in html
     assert '<option value="AUTO" selected>' in html
 
@@ -127,3 +128,33 @@ def test_prompt_history_is_the_members_own_last_prompts(client):
     items = [line.split(">")[1].split("<")[0] for line in html.split("data-use-prompt")[1:]]
     assert items == ["third", "first", "second"]
     assert "not mine" not in html
+
+
+@pytest.mark.django_db
+def test_use_these_settings_on_every_card_and_in_the_viewer(client):
+    from studio.generations.models import Tool
+    from studio.teams.models import Role
+    from tests.fixtures.factories import make_member
+    from tests.gallery.factories import make_edit, make_result, sign_in
+
+    user = make_user()
+    team = user.teams.get()
+    source = make_result(team, user, prompt="a kite over dunes", aspect_ratio="9:16")
+    upscale = make_edit(source, user, Tool.UPSCALE_IMAGE)[0]
+    client.force_login(user)
+    remix = reverse("generation_remix", args=[source.generation_id])
+
+    card = client.get(reverse("studio")).content.decode()
+    assert f'href="{remix}"' in card and ">Use these settings</a>" in card
+    # In the viewer, of the image and of its upscale: the first generation's settings.
+    for result in (source, upscale):
+        viewer = client.get(reverse("result_detail", args=[result.pk]), **HTMX).content.decode()
+        link = f'<a class="button" href="{remix}" data-use-settings>Use these settings</a>'
+        assert link in viewer
+    # Followed from the gallery (no form there), it opens the studio with them.
+    page = client.get(remix).content.decode()
+    assert "a kite over dunes</textarea>" in page and '<option value="9:16" selected>' in page
+    # A viewer, who cannot generate, is not offered it.
+    sign_in(client, make_member(team, Role.VIEWER, "vi"), team)
+    viewer = client.get(reverse("result_detail", args=[source.pk]), **HTMX).content.decode()
+    assert "data-use-settings" not in viewer

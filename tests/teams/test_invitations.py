@@ -174,3 +174,76 @@ def test_a_bad_email_is_explained_next_to_the_field(client, team, user):
     assert response.status_code == 200
     assert "Enter a valid email address." in response.content.decode()
     assert not Invitation.objects.exists()
+
+
+# --- signing up from an invitation -----------------------------------------------------------
+
+SIGNUP_FORM = {"username": "nadia", "password1": "a long enough passphrase",
+               "password2": "a long enough passphrase"}
+
+
+def test_signing_up_from_an_invitation_joins_the_team_and_returns_to_it(client, team):
+    from studio.audit.models import AuditEntry
+
+    invitation = Invitation.objects.create(
+        team=team, role=Role.VIEWER, email="nadia@example.com",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    page = client.get(reverse("invitation_detail", args=[invitation.token])).content.decode()
+    signup_url = f"{reverse('signup')}?invitation={invitation.token}"
+    assert f'href="{signup_url}"' in page
+
+    form = client.get(signup_url).content.decode()
+    assert f"to join {team.name}" in form.replace("&#x27;", "'")
+    assert 'value="nadia@example.com"' in form  # where the invitation was sent
+    response = client.post(signup_url, {**SIGNUP_FORM, "email": "nadia@example.com"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("invitation_detail", args=[invitation.token])
+    nadia = Membership.objects.get(team=team, user__username="nadia")
+    assert nadia.role == Role.VIEWER
+    assert Membership.objects.filter(user=nadia.user).count() == 1  # no personal team besides
+    assert client.session[SESSION_KEY] == team.pk
+    invitation.refresh_from_db()
+    assert invitation.accepted_by == nadia.user
+    entry = AuditEntry.objects.get(action="member.add")
+    assert entry.actor == nadia.user and entry.after["invitation"] == invitation.pk
+    back = client.get(response["Location"])
+    assert back.status_code == 200 and "You joined" in back.content.decode()
+    # The link worked once: nobody else joins with it.
+    client.logout()
+    assert client.get(response["Location"]).status_code == 404
+
+
+@pytest.mark.parametrize("state", ["expired", "used", "unknown"])
+def test_signing_up_from_a_bad_invitation_says_so_and_joins_nothing(client, team, state):
+    invitation = Invitation.objects.create(team=team, expires_at=timezone.now() + timedelta(days=1))
+    if state == "expired":
+        Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+    elif state == "used":
+        Invitation.objects.filter(pk=invitation.pk).update(
+            accepted_at=timezone.now(), accepted_by=make_user("first")
+        )
+    token = invitation.token if state != "unknown" else "x" * 43
+    url = f"{reverse('signup')}?invitation={token}"
+
+    assert "This invitation has expired, was revoked, or was already used" in (
+        client.get(url).content.decode()
+    )
+    response = client.post(url, SIGNUP_FORM)
+
+    assert response.status_code == 302 and response["Location"] == reverse("studio")
+    assert not Membership.objects.filter(team=team, user__username="nadia").exists()
+    assert Membership.objects.filter(user__username="nadia").count() == 1  # a personal team
+
+
+def test_an_invitation_that_expires_while_signing_up_says_so(client, team):
+    invitation = Invitation.objects.create(team=team, expires_at=timezone.now() + timedelta(days=1))
+    url = f"{reverse('signup')}?invitation={invitation.token}"
+    client.get(url)
+    Invitation.objects.filter(pk=invitation.pk).update(revoked_at=timezone.now())
+
+    response = client.post(url, SIGNUP_FORM, follow=True)
+
+    assert "Your account is ready, but this invitation has expired" in response.content.decode()
+    assert not Membership.objects.filter(team=team, user__username="nadia").exists()

@@ -22,7 +22,9 @@ from studio.videogen import RateLimitedError, VideoGenClient, client_from_settin
 from studio.videogen.ratelimit import (
     Limit,
     LocalRateLimiter,
+    RateLimitInfo,
     RedisRateLimiter,
+    SqliteRateLimiter,
     group_for,
     parse_limits,
 )
@@ -102,17 +104,36 @@ def test_the_webhooks_shorthand_limits_each_webhook_group():
 # --- the bucket in Redis ------------------------------------------------------------
 
 
-def test_a_full_bucket_lets_its_size_through_then_says_how_long_to_wait(namespace):
-    limiter = redis_limiter(namespace, tools="3/3")  # one token a second
+def test_a_window_lets_its_calls_through_then_waits_for_its_end(namespace):
+    limiter = redis_limiter(namespace, executions="3/3")  # not paced: a window of 3
 
-    assert [limiter.acquire("tools") for _ in range(3)] == [0.0, 0.0, 0.0]
-    first_wait = limiter.acquire("tools")
-    second_wait = limiter.acquire("tools")
+    assert [limiter.acquire("executions") for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = limiter.acquire("executions")
 
-    assert 0.9 <= first_wait <= 1.0
-    # A second refused caller is given the next slot, not the same moment.
-    assert 1.9 <= second_wait <= 2.0
-    assert limiter.acquire("executions") == 0.0  # no limit set for that group
+    assert 2.8 <= wait <= 3.0  # the window's end, not a refill
+    assert limiter.acquire("files") == 0.0  # no limit set for that group
+
+
+def test_tool_calls_are_spread_evenly_over_the_window(namespace):
+    limiter = redis_limiter(namespace, tools="10/30")  # one every 3 s, a burst of 1
+
+    assert limiter.acquire("tools") == 0.0
+    assert 2.9 <= limiter.acquire("tools") <= 3.0
+    state = limiter.state("tools")
+    assert (state.limit, state.left, state.used) == (10, 9, 1)
+    # The 4th next call: 3, 6 and 9 s from now (the window still has 9 calls).
+    assert 8.9 <= state.wait_for(3, time.time()) <= 9.0
+
+
+def test_videogens_headers_correct_the_window(namespace):
+    limiter = redis_limiter(namespace, executions="100/60")
+    assert limiter.acquire("executions") == 0.0
+    now = time.time()
+    # Another client on the key spent most of it: VideoGen's count wins.
+    limiter.observe("executions", RateLimitInfo("executions", 100, 2, now + 40))
+    assert limiter.acquire("executions") == limiter.acquire("executions") == 0.0
+    assert 39 <= limiter.acquire("executions") <= 41
+    assert limiter.state("executions").left == 0
 
 
 def test_tokens_come_back_with_time(namespace):
@@ -143,26 +164,37 @@ def test_two_threads_with_their_own_connections_share_one_bucket(namespace):
 
 SECOND_PROCESS = """
 import sys, redis
-from studio.videogen.ratelimit import RedisRateLimiter, parse_limits
-limiter = RedisRateLimiter(redis.Redis.from_url(sys.argv[1]), parse_limits("tools=10/60"),
-                           namespace=sys.argv[2])
-print(sum(1 for _ in range(10) if limiter.acquire("tools") == 0.0))
+from studio.videogen.ratelimit import RedisRateLimiter, SqliteRateLimiter, parse_limits
+limits = parse_limits("executions=10/60")
+if sys.argv[1].startswith("redis"):
+    limiter = RedisRateLimiter(redis.Redis.from_url(sys.argv[1]), limits, namespace=sys.argv[2])
+else:
+    limiter = SqliteRateLimiter(sys.argv[1], limits, namespace=sys.argv[2])
+print(sum(1 for _ in range(10) if limiter.acquire("executions") == 0.0))
 """
 
 
-def test_another_process_draws_from_the_same_bucket(namespace):
-    here = redis_limiter(namespace, tools="10/60")
-    assert sum(1 for _ in range(6) if here.acquire("tools") == 0.0) == 6
+@pytest.mark.parametrize("store", ["redis", "embedded broker"])
+def test_another_process_draws_from_the_same_budget(namespace, store, tmp_path):
+    """Two worker processes, one budget: what one took, the other cannot (no overdraw)."""
+    if store == "redis":
+        here, where = redis_limiter(namespace, executions="10/60"), settings.REDIS_URL
+    else:
+        where = str(tmp_path / "broker.sqlite3")
+        here = SqliteRateLimiter(where, parse_limits("executions=10/60"), namespace=namespace)
+    assert sum(1 for _ in range(6) if here.acquire("executions") == 0.0) == 6
 
-    other = subprocess.run(
-        [sys.executable, "-c", SECOND_PROCESS, settings.REDIS_URL, namespace],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
+    others = [
+        subprocess.Popen(
+            [sys.executable, "-c", SECOND_PROCESS, where, namespace],
+            stdout=subprocess.PIPE, text=True,
+        )
+        for _ in range(2)
+    ]
+    granted = [int(other.communicate(timeout=30)[0]) for other in others]
 
-    assert int(other.stdout) == 4  # only what this process left
+    assert sum(granted) == 4, granted  # only what this process left, shared by both
+    assert here.state("executions").left == 0
 
 
 def test_a_pause_set_by_one_worker_holds_back_the_others(namespace):
@@ -188,19 +220,24 @@ def test_the_per_process_fallback_paces_the_same_way():
     clock = [100.0]
     limiter = LocalRateLimiter(parse_limits("tools=2/2"), clock=lambda: clock[0])
 
-    assert limiter.acquire("tools") == limiter.acquire("tools") == 0.0
-    assert limiter.acquire("tools") == pytest.approx(1.0)
-    assert limiter.acquire("tools") == pytest.approx(2.0)
+    assert limiter.acquire("tools") == 0.0
+    assert limiter.acquire("tools") == pytest.approx(1.0)  # the pace: one a second
     clock[0] += 1.0
     assert limiter.acquire("tools") == 0.0
+    assert limiter.acquire("tools") == pytest.approx(1.0)  # the window (2) is spent
+    clock[0] += 1.0
+    assert limiter.acquire("tools") == 0.0  # a new window
     limiter.pause("tools", 3)
     assert limiter.acquire("tools") == pytest.approx(3.0)
 
 
-def test_settings_choose_redis_or_the_per_process_fallback(settings):
+def test_settings_choose_redis_or_the_per_process_fallback(settings, tmp_path):
     settings.STUDIO_RATE_LIMITS = "tools=7/60"
     assert isinstance(client_from_settings()._limiter, RedisRateLimiter)
-    settings.REDIS_URL = ""
+    settings.REDIS_URL = ""  # the embedded broker: its file holds the budget
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"path": str(tmp_path / "broker.sqlite3")}
+    assert isinstance(client_from_settings()._limiter, SqliteRateLimiter)
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     assert isinstance(client_from_settings()._limiter, LocalRateLimiter)
     settings.STUDIO_RATE_LIMITS = "off"
     assert client_from_settings()._limiter is None
@@ -216,20 +253,24 @@ def sandbox_client(box, namespace: str, limits: str) -> VideoGenClient:
     return VideoGenClient(base_url=box.base_url, api_key=box.api_key, rate_limiter=limiter)
 
 
-def test_an_empty_bucket_refuses_before_sending_anything(sandbox_factory, namespace):
+def test_a_spent_window_refuses_before_sending_anything(sandbox_factory, namespace):
     box = sandbox_factory()
-    client = sandbox_client(box, namespace, "tools=2/60")
+    client = sandbox_client(box, namespace, "tools=2/60,executions=2/60")
 
-    client.generate_image(prompt="one")
-    client.generate_image(prompt="two")
+    execution_id = client.generate_image(prompt="one")
+    with pytest.raises(RateLimitedError) as paced:
+        client.generate_image(prompt="too soon")
+    assert 25 <= paced.value.retry_after <= 30  # the pace: 2 per 60 s
+    client.get_execution(execution_id)
+    client.get_execution(execution_id)
     with pytest.raises(RateLimitedError) as refused:
-        client.generate_image(prompt="three")
+        client.get_execution(execution_id)
 
     assert refused.value.code == "rate_limited_locally"
     assert refused.value.status is None
-    assert 25 <= refused.value.retry_after <= 30
-    assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 2
-    assert box.stats()["executions"] == {"GENERATE_IMAGE": 2}
+    assert 55 <= refused.value.retry_after <= 60  # the window's end
+    assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 1
+    assert box.stats()["requests"]["GET /v1/tools/executions/{execution_id}"] == 2
 
 
 def test_a_spent_group_pauses_every_worker_until_its_reset(sandbox_factory, namespace):
@@ -270,7 +311,7 @@ def test_a_429_from_videogen_pauses_the_other_worker_too(sandbox_factory, namesp
     assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 1
 
 
-def test_a_held_back_submit_waits_in_the_queue_without_a_request(
+def test_queued_work_waits_for_a_call_without_a_request(
     settings, sandbox_factory, celery_worker
 ):
     box = sandbox_factory()
@@ -281,13 +322,11 @@ def test_a_held_back_submit_waits_in_the_queue_without_a_request(
     first = generation_create(team=team, user=user, prompt="goes now")
     wait_for(lambda: Generation.objects.get(pk=first.pk).remote_execution_id)
     second = generation_create(team=team, user=user, prompt="waits its turn")
-
-    # The worker tried it (submitted_at is stamped on the way) and put it back.
-    wait_for(lambda: Generation.objects.get(pk=second.pk).submitted_at)
-    wait_for(lambda: Generation.objects.get(pk=second.pk).status == Status.QUEUED)
+    time.sleep(1.5)  # the dispatcher ran (the nudge of the new generation) and found no call
 
     second.refresh_from_db()
-    assert second.remote_execution_id is None
+    assert second.status == Status.QUEUED
+    assert second.dispatched_at is None and second.submitted_at is None
     assert box.stats()["requests"]["POST /v1/tools/generate-image"] == 1
     assert box.stats()["executions"] == {"GENERATE_IMAGE": 1}
 

@@ -56,7 +56,8 @@ def test_the_command_registers_the_endpoint_on_videogen(hooked, live_server):
     assert set(endpoint.events) >= {SUCCEEDED, "tool_execution.failed"}
 
 
-def test_a_generation_lands_through_its_webhook_not_a_poll(hooked):
+def test_a_generation_lands_through_its_webhook_not_a_poll(hooked, settings):
+    settings.STUDIO_DESCRIBE_DELAY = 600.0  # only the webhook can bring the descriptions
     (generation,) = _generate(1)
 
     wait_for(lambda: _landed(generation.pk), timeout=20, message="webhook did not land it")
@@ -65,8 +66,11 @@ def test_a_generation_lands_through_its_webhook_not_a_poll(hooked):
     delivery = WebhookDelivery.objects.get(execution_id=generation.remote_execution_id)
     assert delivery.event == SUCCEEDED and delivery.handled_at is not None
     assert generation.results.count() == 2
+    # Each kept image's description comes by file.analysis_completed too: no GET of the file.
+    wait_for(lambda: not generation.results.filter(description="").exists(), timeout=20)
     stats = hooked.stats()
-    assert stats["webhooks"]["succeeded"] == 1
+    assert stats["webhooks"]["succeeded"] == 3  # the execution's, and one per image
+    assert stats["requests"].get("GET /v1/files/{file_id}", 0) == 0
     # The payload's results are hydrated: no GET of the execution, no hydrate.
     assert stats["requests"].get("GET /v1/tools/executions/{execution_id}", 0) == 0
     assert not [r for r in stats["requests"] if r.endswith("/hydrate")]
@@ -78,12 +82,13 @@ def test_duplicated_deliveries_are_applied_once(hooked):
 
     for generation in generations:
         wait_for(lambda g=generation: _landed(g.pk), timeout=20)
-    wait_for(lambda: hooked.stats()["webhooks"]["succeeded"] == 6, timeout=10)
+    # Per generation: its execution's event and two analyses, each delivered twice.
+    wait_for(lambda: hooked.stats()["webhooks"]["succeeded"] == 18, timeout=10)
 
     stats = hooked.stats()["webhooks"]
-    assert stats["duplicated"] == 3 and stats["failed"] == 0
-    # Six deliveries answered 2xx, three recorded: one per webhook-id.
-    assert WebhookDelivery.objects.count() == 3
+    assert stats["duplicated"] == 9 and stats["failed"] == 0
+    # Eighteen deliveries answered 2xx, nine recorded: one per webhook-id.
+    assert WebhookDelivery.objects.count() == 9
     assert Generation.objects.filter(check_count=0).count() == 3
     assert Result.objects.count() == 6
     assert not Result.objects.values("generation", "position").annotate(n=Count("pk")).filter(
@@ -100,7 +105,9 @@ def test_dropped_deliveries_end_through_the_fallback_poll(hooked, settings):
         wait_for(lambda g=generation: _landed(g.pk), timeout=20, message="fallback poll missing")
 
     stats = hooked.stats()
-    assert stats["webhooks"]["dropped"] == 2 and stats["webhooks"]["attempted"] == 0
+    wait_for(lambda: hooked.stats()["webhooks"]["dropped"] == 6, timeout=10)  # + 4 analyses
+    stats = hooked.stats()
+    assert stats["webhooks"]["attempted"] == 0
     assert not WebhookDelivery.objects.exists()
     # Each generation: at least one fallback poll, whose answer the ingest uses as it is.
     assert stats["requests"]["GET /v1/tools/executions/{execution_id}"] >= 2

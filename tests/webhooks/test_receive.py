@@ -156,3 +156,27 @@ def test_oversized_body_is_refused(client, endpoint):
 
 def test_get_is_not_allowed(client, db):
     assert client.get(URL).status_code == 405
+
+
+def test_analysis_completed_stores_the_description_once(client, endpoint):
+    """file.analysis_completed: the result behind the file gets VideoGen's description;
+    a repeat changes nothing, and a file of no result is ignored."""
+    from studio.generations.models import Result
+    from studio.webhooks.services import delivery_handle
+    from tests.gallery.factories import make_result
+
+    user = make_user()
+    result = make_result(user.teams.get(), user, prompt="a lighthouse at dusk")
+    text = "A lighthouse at dusk. Mostly navy, teal and orange, with 3 ellipses."
+    for msg_id, file_id in (("msg_a", result.remote_file_id), ("msg_b", result.remote_file_id),
+                            ("msg_c", "vg_file_nobody")):
+        payload = {"event": "file.analysis_completed", "occurredAt": 1764000000,
+                   "fileId": file_id, "file": {"fileId": file_id, "description": text}}
+        body, headers = _signed(payload, msg_id=msg_id)
+        assert client.post(URL, body, content_type="application/json", **headers).status_code == 204
+        delivery_handle(WebhookDelivery.objects.get(webhook_id=msg_id).pk)
+    result = Result.objects.get(pk=result.pk)
+    assert (result.description, result.alt_text) == (text, text)
+    described_at = result.described_at
+    assert described_at is not None
+    assert WebhookDelivery.objects.filter(handled_at__isnull=False).count() == 3

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generations', '0006_result_rating'),
+        ('generations', '0008_result_description_and_reuse'),
         ('teams', '0004_membership_monthly_image_limit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -22,3 +22,20 @@ def batch_split(results) -> dict:
     if len(results) <= BATCH_FOLD:
         return {"first": results, "rest": []}
     return {"first": results[:PREVIEW], "rest": results[PREVIEW:]}
+
+
+@register.simple_tag(takes_context=True)
+def capacity_wait(context, generation):
+    """Where a queued generation stands in the dispatcher's queue and when its call
+    comes (None: it is not waiting). Read once per request, however many cards."""
+    from studio.generations.budget import QueueView
+
+    if generation.status != "queued" or generation.dispatched_at is not None:
+        return None
+    request = context.get("request")
+    view = getattr(request, "_queue_view", None) if request is not None else None
+    if view is None:
+        view = QueueView()
+        if request is not None:
+            request._queue_view = view
+    return view.for_generation(generation)
