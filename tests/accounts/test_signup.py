@@ -169,6 +169,8 @@ PUBLIC = {
     "password_reset_confirm",
     "password_reset_complete",
     "healthz",
+    # Prometheus: a token or an allowed address, never a session (tests/ops/test_metrics.py)
+    "metrics",
     "webhook_receive",
     "invitation_detail",
     "shared",

@@ -353,7 +353,7 @@ def test_a_teammates_new_image_is_announced(client_in, team, user, bob):
 
     assert "New images have landed" in news
     # It keeps asking, so images deleted meanwhile still leave the page.
-    assert 'hx-trigger="every 2s"' in news
+    assert 'hx-trigger="every 2s, sse:change"' in news
     assert _news_poller(news)["seq"] != _news_poller(quiet)["seq"]
 
 

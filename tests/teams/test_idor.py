@@ -65,6 +65,8 @@ ID_URLS = {
     "generation_resubmit": ("post", {"pk": "generation"}, {}),
     "generation_remix": ("get", {"pk": "generation"}, {}),
     "result_detail": ("get", {"pk": "result"}, {}),
+    "result_similar": ("get", {"pk": "result"}, {}),
+    "result_reuse": ("post", {"pk": "result"}, {}),
     "result_variations": ("post", {"pk": "result"}, {}),
     "result_use_as_reference": ("post", {"pk": "result"}, {}),
     "result_derive": ("post", {"pk": "result", "tool": "upscale_image"}, {}),
