@@ -1,7 +1,8 @@
 """The broker goes away in the middle of 50 generations and comes back empty:
 every queued message, scheduled poll and cache entry is gone. The database is
 the source of truth, so the reconciler re-enqueues each overdue step and all
-50 finish, each with one execution.
+50 finish, each with one execution (on the embedded broker, a POST that was in
+flight when the machine went down ends "Outcome unknown", paid once).
 
 On Redis: a redis-server of the test's own on a free port (never the
 machine's 6379, which other suites use) is killed and started again; the
@@ -120,9 +121,17 @@ def test_all_generations_finish_across_a_broker_restart(
             "seconds": round(time.monotonic() - started),
         },
     )
-    assert counts["succeeded"] == GENERATIONS, counts
-    assert counts["executions"] == counts["claimed_executions"] == GENERATIONS
-    assert counts["duplicate_results"] == 0
+    assert counts["lost"] == 0, counts
+    assert counts["duplicate_executions"] == 0 and counts["duplicate_results"] == 0, counts
+    if broker == "redis":  # the workers live on: every generation ends with its images
+        assert counts["succeeded"] == GENERATIONS, counts
+        assert counts["executions"] == counts["claimed_executions"] == GENERATIONS
+    else:
+        # The machine went down: a POST in flight when its worker was killed is never
+        # guessed at (crash recovery adopts nothing), so that generation ends "Outcome
+        # unknown" and its one execution stays unclaimed. Never a second one.
+        assert counts["succeeded"] + counts["unknown"] == GENERATIONS, counts
+        assert counts["executions"] == counts["claimed_executions"] + counts["unknown"], counts
     # The restart really hit work in the middle.
     assert sum(v for k, v in at_restart.items() if k != Status.SUCCEEDED) > 0
     if broker == "embedded":
