@@ -1,5 +1,7 @@
 """Reads of teams and their people, scoped to one team (see scoping.py)."""
 
+import re
+
 from django.db.models import Case, IntegerField, Value, When
 
 from .models import RANK, Invitation, Membership
@@ -28,6 +30,10 @@ def membership_for_team(*, team, pk: int) -> Membership:
     return get_for_team_or_404(Membership.objects.select_related("user"), team=team, pk=pk)
 
 
+# What new_token() makes (URL-safe base64), within the column's length.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def pending_invitations(*, team) -> list[Invitation]:
     return list(for_team(Invitation, team).pending().select_related("created_by"))
 
@@ -37,7 +43,10 @@ def invitation_for_team(*, team, pk: int) -> Invitation:
 
 
 def invitation_by_token(*, token: str) -> Invitation | None:
-    """The one read that is not scoped: the token is the proof of being invited."""
+    """The one read that is not scoped: the token is the proof of being invited.
+    A string that cannot be a token (from a query string, say) finds none."""
+    if not TOKEN_SHAPE.fullmatch(token):
+        return None
     return Invitation.objects.select_related("team", "created_by").filter(token=token).first()
 
 
