@@ -153,6 +153,13 @@ class GroupRow:
     def share_used(self) -> int:
         return round(100 * self.used / self.limit) if self.limit else 0
 
+    @property
+    def window_opened_at(self) -> datetime | None:
+        """VideoGen's window is not the clock's hour: it opens with the first call
+        after the last one closed, so "used" may hold calls from before this hour
+        (and from any other client of the key), which "calls this hour" does not."""
+        return self.resets_at - timedelta(seconds=self.seconds) if self.resets_at else None
+
 
 def budget_groups() -> list[GroupRow]:
     """Each group's window now (from the shared budget) and its recorded calls this hour."""

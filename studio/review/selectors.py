@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.http import Http404
+from django.utils import timezone
 
 from studio.audit.models import AuditEntry
 from studio.generations.cost import spend
@@ -320,6 +321,8 @@ def api_budget(*, team_id: int | None) -> dict:
     view = budget.QueueView()
     return {
         "groups": groups,
+        # Studio's own counts are by clock hour (ApiUsage.hour): the column says since when.
+        "hour_start": timezone.now().replace(minute=0, second=0, microsecond=0),
         "tools_hours": budget.calls_by_hour("tools"),
         "users": users,
         "waiting": view.waiting_count,

@@ -171,3 +171,33 @@ def test_the_api_budget_page_shows_use_left_reset_and_who(client, db, fresh_budg
 
     client.force_login(member)  # a member is not an admin: no budget page
     assert client.get("/review/budget/").status_code == 403
+
+
+def test_the_budget_page_says_when_videogens_window_opened_beside_studios_hour(
+    client, db, fresh_budget
+):
+    """VideoGen's "used" counts from its window's opening, Studio's calls from the
+    clock hour: the page names both moments, so differing counts are explained."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from studio.generations.budget import GroupRow
+
+    fresh_budget.STUDIO_RATE_LIMITS = "tools=10/3600"
+    resets = timezone.now() + timedelta(minutes=20)
+    row = GroupRow(group="tools", limit=10, seconds=3600, used=4, left=6, resets_at=resets,
+                   paused_until=None, calls_this_hour=1, refused_this_hour=0)
+    assert row.window_opened_at == resets - timedelta(hours=1)
+    assert GroupRow(**{**row.__dict__, "resets_at": None}).window_opened_at is None
+
+    admin = make_user(password="pw pw pw pw")
+    before = timezone.localtime().strftime("%H:%M")
+    assert budget_from_settings().acquire("tools") == 0.0  # opens the window now
+    client.force_login(admin)
+    page = client.get("/review/budget/").content.decode()
+    hour = timezone.localtime().replace(minute=0).strftime("%H:%M")
+    assert f"Studio's calls since {hour}" in page
+    # the window opened with that call (a minute may have turned meanwhile)
+    opened = {before, timezone.localtime().strftime("%H:%M")}
+    assert any(f'<span class="muted">since {t}</span>' in page for t in opened)
