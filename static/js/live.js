@@ -55,17 +55,20 @@
   }
 
   // The gallery poller's own request in flight: its answer moves the cursor, so
-  // an update waits for it (applying both would add a new card twice).
-  var asking = false, waiting = [];
+  // an update waits for it (applying both would add a new card twice). Its end
+  // is heard on the XHR: the answer may replace the poller, whose htmx events
+  // then no longer reach the document.
+  var inFlight = null, waiting = [];
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt.id === "gallery-poller") asking = true;
-  });
-  document.addEventListener("htmx:afterRequest", function (event) {
-    if (event.detail.elt.id !== "gallery-poller") return;
-    asking = false;
-    var held = waiting;
-    waiting = [];
-    held.forEach(applyToGallery);
+    if (event.detail.elt.id !== "gallery-poller" || !event.detail.xhr) return;
+    var xhr = inFlight = event.detail.xhr;
+    xhr.addEventListener("loadend", function () {
+      if (inFlight !== xhr) return;
+      inFlight = null;
+      var held = waiting;
+      waiting = [];
+      held.forEach(applyToGallery);
+    });
   });
 
   function pushed(event) {
@@ -83,7 +86,7 @@
   function applyToGallery(update) {
     var poller = document.getElementById("gallery-poller");
     if (!poller) return;
-    if (asking) { waiting.push(update); return; }
+    if (inFlight) { waiting.push(update); return; }
     var cursor = galleryCursor();
     if (cursor === update.from) {
       // hx-swap="none" + out-of-band fragments, exactly as the poller's own answer.
