@@ -352,6 +352,8 @@ STUDIO_LIVE_POLL_INTERVAL = envfloat("STUDIO_LIVE_POLL_INTERVAL", 0.05)
 # per viewer per web process (studio/live/render.py). Off: it carries "changed",
 # and every tab asks the update endpoint for itself.
 STUDIO_LIVE_PUSH_CARDS = envbool("STUDIO_LIVE_PUSH_CARDS", True)
+# Threads per web process that render pushed cards (beside Django's own).
+STUDIO_LIVE_RENDER_THREADS = envint("STUDIO_LIVE_RENDER_THREADS", 2)
 # The endpoint whose answer is pushed: the studio page's poller asks it.
 STUDIO_LIVE_UPDATES_PATH = "/generations/updates/"
 

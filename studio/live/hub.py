@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 # Renders of pushed cards run here, never on the event loop. Each viewer has
 # at most one render queued or running (the rest coalesce), so the queue is
 # bounded by the viewers of this process, not by the rate of changes.
-RENDER_THREADS = 2
 # A render slower than this (a locked database) is given up: its tabs are told
 # "changed" and ask for themselves, as without pushed cards.
 RENDER_TIMEOUT = 5.0
@@ -40,7 +39,8 @@ def _render_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="live-render")
+            _pool = ThreadPoolExecutor(settings.STUDIO_LIVE_RENDER_THREADS,
+                                       thread_name_prefix="live-render")
         return _pool
 
 

@@ -72,12 +72,18 @@ class Tab:
         except httpx.HTTPError:
             pass  # the server stopped at the end of the test
 
-    def wait(self, count=1, timeout=5) -> list[tuple[str, dict]]:
+    def wait(self, count=1, timeout=10) -> list[tuple[str, dict]]:
         deadline = time.monotonic() + timeout
         while len(self.events) < count and time.monotonic() < deadline:
             time.sleep(0.02)
         assert len(self.events) >= count, f"got {self.events}"
         return self.events
+
+
+def subscribed():
+    # The process's one subscription is up (Redis SUBSCRIBE, or the first read
+    # of the embedded table) a moment after the first stream opened it.
+    time.sleep(0.3)
 
 
 def renders(asgi) -> int:
@@ -117,6 +123,7 @@ def test_each_viewer_gets_their_own_answer_once_and_no_other_team_hears(asgi):
     member_tab = Tab(asgi, members_session)
     stranger_tab = Tab(asgi, session_of(stranger))
     events_only = Tab(asgi, owners_session, cards=False)  # another page of the owner's
+    subscribed()
     before = renders(asgi)
 
     Generation.objects.get(pk=generation.pk).touch()
@@ -151,6 +158,7 @@ def test_a_viewer_who_signed_out_is_told_changed_and_sent_nothing(asgi):
     generation = stored_generation(team, owner, states=(State.APPROVED,))
     cookies = session_of(member)
     member_tab, owner_tab = Tab(asgi, cookies), Tab(asgi, session_of(owner))
+    subscribed()
 
     Session.objects.filter(session_key=cookies["sessionid"]).delete()  # signed out elsewhere
     Generation.objects.get(pk=generation.pk).touch()
@@ -165,6 +173,7 @@ def test_a_storm_of_changes_coalesces_and_the_updates_chain(asgi):
     team = owner.teams.get()
     generation = stored_generation(team, owner, states=(State.APPROVED,))
     tab = Tab(asgi, session_of(owner))
+    subscribed()
     before = renders(asgi)
 
     for _ in range(30):
