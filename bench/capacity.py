@@ -207,7 +207,8 @@ class Tab:
             self.tasks.append(asyncio.create_task(self.fetch(seq)))
 
 
-async def delivery(port, cookies, team_pk, generation_pk, tabs, seconds, mode: str) -> dict:
+async def delivery(port, cookies, team_pk, generation_pk, tabs, seconds, mode: str,
+                   settle: float = 3.0) -> dict:
     """mode: "event" (the event's arrival), "fetch" (events only; every tab asks for
     its cards, today), "cards" (the stream carries the cards)."""
     from asgiref.sync import sync_to_async
@@ -249,7 +250,7 @@ async def delivery(port, cookies, team_pk, generation_pk, tabs, seconds, mode: s
     for _ in range(seconds):
         await bump()
         await asyncio.sleep(1)
-    await asyncio.sleep(3)
+    await asyncio.sleep(settle)
     for page in pages:
         await asyncio.gather(*page.tasks, return_exceptions=True)
     for task in tasks:
@@ -375,7 +376,7 @@ def main() -> int:
         for n, (_, mode, label, cookies) in enumerate(rows):
             cpu0, t0 = cpu_seconds(uvicorn.pid), time.monotonic()
             row = asyncio.run(delivery(asgi_port, cookies, team.pk, generation.pk, args.tabs,
-                                       args.seconds, mode))
+                                       args.seconds, mode, 1.0 if args.smoke else 3.0))
             row["cpu"] = (cpu_seconds(uvicorn.pid) - cpu0) / (time.monotonic() - t0) * 100
             figures[f"delivery{n}"] = (label, row)
         if not args.delivery_only:

@@ -6,6 +6,11 @@ broker's event table every STUDIO_LIVE_POLL_INTERVAL seconds (a no-change
 check is `PRAGMA data_version`, no table read). If the subscription breaks,
 every stream is told to resync when it comes back, so a missed event costs a
 refresh, never a stale page.
+
+Streams of a team are grouped by viewer (render.Viewer: the same cookies and
+request headers, so the same answer). A group of the studio page's streams
+gets each change as "update", rendered once for the group (coalesced while a
+render runs); a group of other pages gets the plain event.
 """
 
 from __future__ import annotations
@@ -24,9 +29,6 @@ from .render import Viewer, render_updates
 log = logging.getLogger(__name__)
 
 
-# Renders of pushed cards run here, never on the event loop. Each viewer has
-# at most one render queued or running (the rest coalesce), so the queue is
-# bounded by the viewers of this process, not by the rate of changes.
 # A render slower than this (a locked database) is given up: its tabs are told
 # "changed" and ask for themselves, as without pushed cards.
 RENDER_TIMEOUT = 5.0
@@ -36,6 +38,9 @@ _pool: ThreadPoolExecutor | None = None
 
 
 def _render_pool() -> ThreadPoolExecutor:
+    """Renders of pushed cards run here, never on the event loop. Each viewer
+    has at most one render queued or running (the rest coalesce), so the queue
+    is bounded by the viewers of this process, not by the rate of changes."""
     global _pool
     with _pool_lock:
         if _pool is None:
