@@ -369,7 +369,7 @@ def main() -> int:
                 idle_streams(asgi_port, cookie, uvicorn.pid, args.streams, args.seconds))
         rows = [row for row in (
             ("event", "event", "event only (the stream's event arrives)", [cookie]),
-            ("fetch", "fetch", "events only, every tab asks for its cards (today)", [cookie]),
+            ("fetch", "fetch", "event, then each tab asks for its cards", [cookie]),
             ("cards", "cards", "cards pushed, 1 viewer", [cookie]),
             ("viewers", "cards", f"cards pushed, {len(viewers)} viewers", viewers),
         ) if row[0] in args.rows.split(",")]
