@@ -14,12 +14,14 @@ any one-host test).
 1. Idle streams: N signed-in streams open at once and stay idle; the server's
    CPU (utime+stime from /proc, % of one core) over the window, and its RSS
    before and after (memory per stream).
-2. Delivery: T tabs of one team hold a stream each; the benchmark bumps the
-   team's change counter once a second (Team.next_change_seq, as every change
-   does, which publishes after commit); delivery = arrival in the client minus
-   the publish time carried in the event. Then the same with every tab asking
-   for its update (GET /generations/updates/) on each event, as the page
-   does: the refresh's answer time counts too.
+2. Delivery: T tabs of one team hold a stream each; the benchmark changes a
+   card once a second (Generation.touch(): a 4-image card, as ingest or a
+   review changes it; it publishes after commit). Timed from just before the
+   write: (a) the event's arrival; (b) today's page: events only, each tab then
+   asks GET /generations/updates/ and has the change when the answer is in;
+   (c) the studio stream (?cards=1) carries the cards, rendered once per
+   viewer, applied like live.js does (from the tab's own cursor, else it
+   asks); (d) as (c) with the tabs spread over V members (V renders a change).
 3. Polling today: the no-change poll (GET /generations/updates/?cursor=<now>,
    204) as fast as C keep-alive clients can send it, against gunicorn (the
    WSGI setup) and against uvicorn; tabs at one poll per 2 s = requests/s x 2.
@@ -31,9 +33,11 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import sys
 import time
+from pathlib import Path
 
 from _harness import Stack, free_port, median, percentile, proc_status, wait_until
 
@@ -56,10 +60,12 @@ def cpu_seconds(pid: int) -> float:
 # --- a small HTTP/1.1 client: thousands of connections cost little here -------------
 
 
-async def open_stream(port: int, cookie: str, on_event, ready: asyncio.Event | None = None):
+async def open_stream(port: int, cookie: str, on_event, ready: asyncio.Event | None = None,
+                      cards: bool = False):
     """One EventSource-like connection: calls on_event(name, data, arrived) per event."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**16)
-    writer.write(f"GET /live/stream/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**22)
+    path = "/live/stream/?cards=1" if cards else "/live/stream/"
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
                  "Accept: text/event-stream\r\n\r\n".encode())
     status = (await reader.readline()).split(b" ", 2)[1]
     if status != b"200":
@@ -87,7 +93,7 @@ async def open_stream(port: int, cookie: str, on_event, ready: asyncio.Event | N
         writer.close()
 
 
-async def get(reader, writer, path: str, cookie: str) -> int:
+async def get(reader, writer, path: str, cookie: str) -> tuple[int, bytes]:
     writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
                  "HX-Request: true\r\n\r\n".encode())
     status = int((await reader.readline()).split(b" ", 2)[1])
@@ -98,15 +104,16 @@ async def get(reader, writer, path: str, cookie: str) -> int:
             length = int(value)
         elif key.lower() == "transfer-encoding" and "chunked" in value:
             chunked = True
+    body = b""
     if chunked:
         while True:
             size = int((await reader.readline()).strip() or b"0", 16)
-            await reader.readexactly(size + 2)
+            body += (await reader.readexactly(size + 2))[:-2]
             if size == 0:
                 break
     elif length:
-        await reader.readexactly(length)
-    return status
+        body = await reader.readexactly(length)
+    return status, body
 
 
 # --- the three measurements -------------------------------------------------------
@@ -147,51 +154,116 @@ async def idle_streams(port, cookie, server_pid, count, seconds) -> dict:
             "dropped": len(failed)}
 
 
-async def delivery(port, cookie, team_pk, tabs, seconds, refresh: bool) -> dict:
+CURSOR = re.compile(rb'id="gallery-cursor"[^>]*value="(\d+)"')
+
+
+class Tab:
+    """One studio page as live.js drives it: its gallery cursor; a pushed update
+    that applies from that cursor is swapped in, anything else makes it ask
+    GET /generations/updates/?cursor=<its cursor>, one request at a time.
+    A change counts as delivered when the tab's cursor passes it (it has the
+    HTML), timed from just before the benchmark's write."""
+
+    def __init__(self, port, cookie, cursor, arrivals, counts):
+        self.port, self.cookie, self.cursor = port, cookie, cursor
+        self.arrivals, self.counts = arrivals, counts
+        self.lock = asyncio.Lock()
+        self.connection = None
+        self.tasks: list[asyncio.Task] = []
+
+    def advance(self, cursor: int, arrived: float) -> None:
+        self.arrivals.extend((seq, arrived) for seq in range(self.cursor + 1, cursor + 1))
+        self.cursor = max(self.cursor, cursor)
+
+    async def fetch(self, wanted: int | None) -> None:
+        async with self.lock:
+            if wanted is not None and self.cursor >= wanted:
+                return  # the answer to an earlier ask already had it
+            if self.connection is None:
+                self.connection = await asyncio.open_connection("127.0.0.1", self.port)
+            reader, writer = self.connection
+            status, body = await get(reader, writer, f"/generations/updates/?cursor={self.cursor}",
+                                     self.cookie)
+            self.counts["fetched"] += 1
+            found = CURSOR.search(body)
+            if status == 200 and found:
+                self.advance(int(found[1]), time.time())
+
+    async def pushed(self, update: dict, arrived: float) -> None:
+        async with self.lock:
+            if update["from"] == self.cursor:
+                self.counts["applied"] += 1
+                self.advance(update["to"], arrived)
+                return
+            if self.cursor >= update["to"]:
+                return
+        await self.fetch(update["to"])
+
+    def on_event(self, name, data, arrived):
+        if name == "update":
+            self.tasks.append(asyncio.create_task(self.pushed(json.loads(data), arrived)))
+        elif name == "change":
+            seq = json.loads(data).get("seq")
+            self.tasks.append(asyncio.create_task(self.fetch(seq)))
+
+
+async def delivery(port, cookies, team_pk, generation_pk, tabs, seconds, mode: str,
+                   settle: float = 3.0) -> dict:
+    """mode: "event" (the event's arrival), "fetch" (events only; every tab asks for
+    its cards, today), "cards" (the stream carries the cards)."""
     from asgiref.sync import sync_to_async
 
+    from studio.generations.models import Generation
     from studio.teams.models import Team
 
-    latencies: list[float] = []
-    refreshes: list[asyncio.Task] = []
-    connections = [await asyncio.open_connection("127.0.0.1", port) for _ in range(tabs)] \
-        if refresh else []
-    locks = [asyncio.Lock() for _ in connections]
+    cursor = await sync_to_async(
+        lambda: Team.objects.values_list("change_seq", flat=True).get(pk=team_pk))()
+    arrivals: list[tuple[int, float]] = []
+    sent: dict[int, float] = {}
+    counts = {"applied": 0, "fetched": 0}
+    pages = [Tab(port, cookies[n % len(cookies)], cursor, arrivals, counts)
+             for n in range(tabs)]
 
-    async def answer(n, seq, sent):
-        async with locks[n]:
-            reader, writer = connections[n]
-            await get(reader, writer, f"/generations/updates/?cursor={seq - 1}", cookie)
-        latencies.append(time.time() - sent)
-
-    def on_event_for(n):
+    def on_event_for(page):
         def on_event(name, data, arrived):
-            if name != "change":
-                return
-            payload = json.loads(data)
-            if refresh:
-                refreshes.append(asyncio.create_task(answer(n, payload["seq"], payload["t"])))
+            if mode == "event":
+                if name == "change":
+                    arrivals.append((json.loads(data).get("seq"), arrived))
             else:
-                latencies.append(arrived - payload["t"])
+                page.on_event(name, data, arrived)
         return on_event
 
     readies = [asyncio.Event() for _ in range(tabs)]
-    tasks = [asyncio.create_task(open_stream(port, cookie, on_event_for(n), readies[n]))
-             for n in range(tabs)]
+    tasks = [asyncio.create_task(open_stream(port, page.cookie, on_event_for(page), readies[n],
+                                             cards=mode == "cards"))
+             for n, page in enumerate(pages)]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
-    bump = sync_to_async(lambda: Team(pk=team_pk).next_change_seq(), thread_sensitive=False)
+
+    def change():
+        # A real card changes (its generation is touched), as ingest or a review does.
+        generation = Generation.objects.get(pk=generation_pk)
+        started = time.time()
+        generation.touch()
+        sent[generation.seq] = started
+
+    bump = sync_to_async(change, thread_sensitive=False)
     for _ in range(seconds):
         await bump()
         await asyncio.sleep(1)
-    await asyncio.sleep(1.5)
-    await asyncio.gather(*refreshes, return_exceptions=True)
+    await asyncio.sleep(settle)
+    for page in pages:
+        await asyncio.gather(*page.tasks, return_exceptions=True)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    for _, writer in connections:
-        writer.close()
+    for page in pages:
+        if page.connection is not None:
+            page.connection[1].close()
+    # Only the benchmark's own changes count (not the page's starting cursor).
+    latencies = [arrived - sent[seq] for seq, arrived in arrivals if seq in sent]
     expected = tabs * seconds
-    return {"tabs": tabs, "changes": seconds, "received": len(latencies), "expected": expected,
+    return {"tabs": tabs, "viewers": len(cookies), "changes": seconds,
+            "received": len(latencies), "expected": expected, **counts,
             "p50": median(latencies), "p95": percentile(latencies, 0.95),
             "max": max(latencies) if latencies else float("nan")}
 
@@ -205,7 +277,7 @@ async def polling(port, cookie, cursor, clients, seconds) -> dict:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while time.monotonic() < deadline:
             try:
-                statuses.add(await get(reader, writer, path, cookie))
+                statuses.add((await get(reader, writer, path, cookie))[0])
             except (asyncio.IncompleteReadError, ConnectionError):
                 writer.close()  # the server closed a keep-alive connection: open another
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -242,24 +314,48 @@ def main() -> int:
     parser.add_argument("--tabs", type=int, default=500, help="tabs of one team (goal 500)")
     parser.add_argument("--seconds", type=int, default=20, help="length of each window")
     parser.add_argument("--poll-clients", type=int, default=32)
+    parser.add_argument("--viewers", type=int, default=50,
+                        help="distinct members the tabs belong to, in the last delivery row")
+    parser.add_argument("--delivery-only", action="store_true",
+                        help="only the delivery rows (no idle streams, no polling)")
+    parser.add_argument("--rows", default="event,fetch,cards,viewers",
+                        help="which delivery rows, of event,fetch,cards,viewers")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to keep it running")
     args = parser.parse_args()
     if args.smoke:
-        args.streams, args.tabs, args.seconds, args.poll_clients = 50, 10, 3, 4
+        args.streams, args.tabs, args.seconds, args.poll_clients, args.viewers = 50, 10, 3, 4, 2
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.streams * 2 + 200)), hard))
 
     with Stack("capacity", env=BENCH_ENV) as stack:
         stack.start_services()
+        from django.conf import settings
+        from django.core.management import call_command
         from django.test import Client
 
-        from tests.fixtures.factories import make_user
+        from studio.teams.models import Membership
+        from tests.fixtures.factories import make_member, make_user
+        from tests.gallery.factories import make_results
+
+        if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():  # DEBUG off wants it
+            call_command("collectstatic", interactive=False, verbosity=0)
+
+        def browser_cookie(member) -> str:
+            # As a browser has it after opening the studio: session (its team
+            # noted) and CSRF cookie; pushed cards are rendered with exactly these.
+            client = Client(HTTP_HOST="127.0.0.1")
+            client.force_login(member)
+            assert client.get("/").status_code == 200
+            return "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
 
         user = make_user("capacity")
         team = user.teams.get()
-        client = Client()
-        client.force_login(user)
-        cookie = f"sessionid={client.cookies['sessionid'].value}"
+        cookie = browser_cookie(user)
+        members = [make_member(team, Membership.Role.MEMBER, f"capacity-{n}", personal_team=False)
+                   for n in range(1, args.viewers)]
+        viewers = [cookie, *(browser_cookie(m) for m in members)]
+        # The card that changes every second: four stored images, like a real batch.
+        generation = make_results(team, user, 4, aspect_ratio="1:1")[0].generation
         cursor = team.next_change_seq()
 
         asgi_port, wsgi_port = free_port(), free_port()
@@ -268,35 +364,53 @@ def main() -> int:
             "--port", str(asgi_port), "--no-access-log", "--log-level", "warning",
             "--backlog", "4096", "--timeout-graceful-shutdown", "2"], asgi_port)
         figures = {}
-        figures["idle"] = asyncio.run(
-            idle_streams(asgi_port, cookie, uvicorn.pid, args.streams, args.seconds))
-        figures["delivery"] = asyncio.run(
-            delivery(asgi_port, cookie, team.pk, args.tabs, args.seconds, refresh=False))
-        figures["delivery_refresh"] = asyncio.run(
-            delivery(asgi_port, cookie, team.pk, args.tabs, args.seconds, refresh=True))
-        cursor = team.__class__.objects.get(pk=team.pk).change_seq
-        figures["poll_uvicorn"] = asyncio.run(
-            polling(asgi_port, cookie, cursor, args.poll_clients, args.seconds))
+        if not args.delivery_only:
+            figures["idle"] = asyncio.run(
+                idle_streams(asgi_port, cookie, uvicorn.pid, args.streams, args.seconds))
+        rows = [row for row in (
+            ("event", "event", "event only (the stream's event arrives)", [cookie]),
+            ("fetch", "fetch", "event, then each tab asks for its cards", [cookie]),
+            ("cards", "cards", "cards pushed, 1 viewer", [cookie]),
+            ("viewers", "cards", f"cards pushed, {len(viewers)} viewers", viewers),
+        ) if row[0] in args.rows.split(",")]
+        for n, (_, mode, label, cookies) in enumerate(rows):
+            cpu0, t0 = cpu_seconds(uvicorn.pid), time.monotonic()
+            row = asyncio.run(delivery(asgi_port, cookies, team.pk, generation.pk, args.tabs,
+                                       args.seconds, mode, 1.0 if args.smoke else 3.0))
+            row["cpu"] = (cpu_seconds(uvicorn.pid) - cpu0) / (time.monotonic() - t0) * 100
+            figures[f"delivery{n}"] = (label, row)
+        if not args.delivery_only:
+            cursor = team.__class__.objects.get(pk=team.pk).change_seq
+            figures["poll_uvicorn"] = asyncio.run(
+                polling(asgi_port, cookie, cursor, args.poll_clients, args.seconds))
         uvicorn.stop()
-        start_http(stack, "gunicorn", [
-            sys.executable, "-m", "gunicorn", "studio.wsgi", "--bind", f"127.0.0.1:{wsgi_port}",
-            "--workers", "4", "--threads", "4"], wsgi_port)
-        figures["poll_gunicorn"] = asyncio.run(
-            polling(wsgi_port, cookie, cursor, args.poll_clients, args.seconds))
+        if not args.delivery_only:
+            start_http(stack, "gunicorn", [
+                sys.executable, "-m", "gunicorn", "studio.wsgi", "--bind",
+                f"127.0.0.1:{wsgi_port}", "--workers", "4", "--threads", "4"], wsgi_port)
+            figures["poll_gunicorn"] = asyncio.run(
+                polling(wsgi_port, cookie, cursor, args.poll_clients, args.seconds))
 
-    idle, push, full = figures["idle"], figures["delivery"], figures["delivery_refresh"]
     print(f"(load average at the end: {os.getloadavg()[0]:.1f})")
     print(f"\nCapacity on one host ({os.cpu_count()} cores), SQLite, Redis fan-out"
           f"{' [smoke]' if args.smoke else ''}:")
-    print(f"  idle streams: {idle['streams']} open in {idle['open_seconds']:.0f} s "
-          f"({idle['failed_open']} failed to open, {idle['dropped']} dropped), server CPU "
-          f"{idle['cpu_pct_of_one_core']:.1f} % of one core over {args.seconds} s; RSS "
-          f"{idle['rss_before_kb'] / 1024:.0f} -> {idle['rss_open_kb'] / 1024:.0f} MiB, "
-          f"{idle['per_stream_kb']:.1f} KiB per stream")
-    for label, row in (("event delivery", push), ("event + refresh answered", full)):
-        print(f"  {label}: {row['tabs']} tabs x {row['changes']} changes (1/s), "
-              f"{row['received']}/{row['expected']} received, p50 {row['p50'] * 1000:.0f} ms, "
-              f"p95 {row['p95'] * 1000:.0f} ms, max {row['max'] * 1000:.0f} ms")
+    if "idle" in figures:
+        idle = figures["idle"]
+        print(f"  idle streams: {idle['streams']} open in {idle['open_seconds']:.0f} s "
+              f"({idle['failed_open']} failed to open, {idle['dropped']} dropped), server CPU "
+              f"{idle['cpu_pct_of_one_core']:.1f} % of one core over {args.seconds} s; RSS "
+              f"{idle['rss_before_kb'] / 1024:.0f} -> {idle['rss_open_kb'] / 1024:.0f} MiB, "
+              f"{idle['per_stream_kb']:.1f} KiB per stream")
+    print(f"  delivery, {args.tabs} tabs of one team x {args.seconds} changes (1/s), "
+          "from the write to the tab having it:")
+    for n in range(len(rows)):
+        label, row = figures[f"delivery{n}"]
+        print(f"    {label}: {row['received']}/{row['expected']} delivered, "
+              f"p50 {row['p50'] * 1000:.0f} ms, p95 {row['p95'] * 1000:.0f} ms, "
+              f"max {row['max'] * 1000:.0f} ms; {row['applied']} pushed updates applied, "
+              f"{row['fetched']} asked; server CPU {row['cpu']:.0f} % of one core")
+    if args.delivery_only:
+        return 0
     for label, key in (("gunicorn 4x4 (WSGI, today)", "poll_gunicorn"),
                        ("uvicorn 1 process (ASGI)", "poll_uvicorn")):
         row = figures[key]

@@ -348,6 +348,14 @@ STUDIO_LIVE_SESSION_TEAM = "studio.teams.live.team_of_session"
 STUDIO_LIVE_HEARTBEAT = envfloat("STUDIO_LIVE_HEARTBEAT", 15.0)
 # Without Redis: how often each web process checks the embedded broker for events.
 STUDIO_LIVE_POLL_INTERVAL = envfloat("STUDIO_LIVE_POLL_INTERVAL", 0.05)
+# The studio page's stream carries the changed cards themselves, rendered once
+# per viewer per web process (studio/live/render.py). Off: it carries "changed",
+# and every tab asks the update endpoint for itself.
+STUDIO_LIVE_PUSH_CARDS = envbool("STUDIO_LIVE_PUSH_CARDS", True)
+# Threads per web process that render pushed cards (beside Django's own).
+STUDIO_LIVE_RENDER_THREADS = envint("STUDIO_LIVE_RENDER_THREADS", 2)
+# The endpoint whose answer is pushed: the studio page's poller asks it.
+STUDIO_LIVE_UPDATES_PATH = "/generations/updates/"
 
 # /metrics (Prometheus): answered only for `Authorization: Bearer <token>` or a
 # client address in the comma-separated list (addresses or networks). Neither

@@ -2,10 +2,12 @@
 that team over Server-Sent Events.
 
 The lowest layer (it imports no other app), so that whatever bumps a team's
-change counter can call `publish_on_commit`. An event carries no content, only
-"team N changed (seq)": each page then asks for its own updates through the
-ordinary, authorised htmx endpoints it already polls, so nothing leaks to a
-stream that outlived its member.
+change counter can call `publish_on_commit`. What is published carries no
+content, only "team N changed (seq)". Most pages then ask for their own
+updates through the ordinary, authorised htmx endpoints they already poll.
+The studio page's stream gets the cards themselves: the hub renders that same
+endpoint once per viewer, as that viewer's own request (studio/live/render.py),
+so nothing reaches a stream that its own request would not be shown.
 
 Fan-out is one subscription per web process (studio/live/hub.py): Redis
 pub/sub with REDIS_URL, otherwise an events table in the embedded broker's

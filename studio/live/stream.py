@@ -6,12 +6,12 @@ which may import the teams app) answers the team id, or None."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
-from .hub import _offer, hub
+from .hub import _offer, frame, hub
+from .render import viewer_of
 
 Authenticate = Callable[[dict], Awaitable[int | None]]
 
@@ -21,10 +21,6 @@ HEADERS = [
     # nginx: do not buffer this response (README, "Reverse proxy").
     (b"x-accel-buffering", b"no"),
 ]
-
-
-def frame(event: str, payload: dict) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(payload)}\n\n".encode()
 
 
 async def _refuse(send, status: int, text: str) -> None:
@@ -41,7 +37,9 @@ async def stream(scope, receive, send, authenticate: Authenticate) -> None:
     if team_id is None:
         await _refuse(send, 403, "Sign in to a team to receive its live updates.")
         return
-    queue = hub().subscribe(team_id)
+    # ?cards=1 (the studio page): the stream carries the changed cards themselves.
+    wants_cards = b"cards=1" in scope.get("query_string", b"").split(b"&")
+    queue = hub().subscribe(team_id, viewer_of(scope) if wants_cards else None)
     gone = asyncio.Event()
 
     async def watch_disconnect():
@@ -65,7 +63,8 @@ async def stream(scope, receive, send, authenticate: Authenticate) -> None:
                 item = ("ping", {})
             if item is None:
                 break
-            await send({"type": "http.response.body", "body": frame(*item), "more_body": True})
+            body = item if isinstance(item, bytes) else frame(*item)
+            await send({"type": "http.response.body", "body": body, "more_body": True})
         if not gone.is_set():
             await send({"type": "http.response.body", "body": b"", "more_body": False})
     except OSError:
