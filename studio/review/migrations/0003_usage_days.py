@@ -7,8 +7,6 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
         ('review', '0002_models_to_audit_and_teams'),
         ('teams', '0004_membership_monthly_image_limit'),
