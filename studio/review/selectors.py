@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from studio.audit.models import AuditEntry
 from studio.generations.cost import spend
-from studio.generations.models import Result, Reuse, Tool
+from studio.generations.models import Generation, Result, Reuse, Tool
 from studio.generations.quota import Month
 from studio.generations.visibility import team_policy
 from studio.teams.models import Team
@@ -20,6 +20,8 @@ from studio.teams.models import Team
 from . import rollup
 
 QUEUE_SIZE = 60
+# Images awaiting review are counted up to this many; beyond, the pages say "1,000+".
+COUNT_CAP = 1000
 
 
 # --- the review queue ------------------------------------------------------------
@@ -33,15 +35,29 @@ def _pending(team: Team):
 
 
 def review_queue(*, team: Team, limit: int = QUEUE_SIZE) -> tuple[list[Result], int]:
-    """The oldest results awaiting review (first come, first reviewed), and how many in all."""
+    """The oldest results awaiting review (first come, first reviewed), and how many in
+    all, counted up to COUNT_CAP + 1 (more than COUNT_CAP: "1,000+")."""
     pending = _pending(team)
     items = list(
         pending.select_related("generation", "generation__created_by").order_by("created_at", "pk")[
             :limit
         ]
     )
-    total = len(items) if len(items) < limit else pending.count()
-    return items, total
+    return items, len(items) if len(items) < limit else pending_count(team=team)
+
+
+def pending_count(*, team: Team) -> int:
+    """How many results await review, up to COUNT_CAP + 1. A bounded count: a whole
+    backlog counted on every view costs as much as the backlog, and past a page of
+    the queue nobody needs the exact figure."""
+    # "Its generation is not in the Trash" as an anti-join on the few trashed
+    # generations, not the default manager's join that PostgreSQL hashes the
+    # team's every generation for.
+    trashed = Generation.objects.filter(pk=OuterRef("generation_id"), deleted_at__isnull=False)
+    pending = Result.all_objects.filter(
+        team=team, review_state=Result.ReviewState.PENDING, deleted_at__isnull=True
+    ).exclude(sha256="")
+    return pending.filter(~Exists(trashed)).order_by()[: COUNT_CAP + 1].count()
 
 
 def results_to_decide(*, team: Team, ids: list[int]) -> list[Result]:
