@@ -249,7 +249,9 @@ class Command(BaseCommand):
             if len(picked) < at_least:
                 chosen = set(picked)
                 rest = [row for row in rows if row not in chosen]
-                picked += rng.sample(rest, min(at_least - len(picked), len(rest)))
+                # A random of its own: the other rows stay those the seed always made.
+                top_up = random.Random(len(rows) + at_least)
+                picked += top_up.sample(rest, min(at_least - len(picked), len(rest)))
             return picked
 
         now = timezone.now()
