@@ -15,6 +15,9 @@ from studio.teams.models import Team
 class UsageDay(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
+    # The first day of its month: the 12-month table and the CSV group by it (a
+    # column, not a date function called on every row).
+    month = models.DateField()
     # Null on the one row that marks the day as rolled up (all counts 0), so that a
     # day without any generation is not counted again on every view.
     user = models.ForeignKey(

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from studio.generations.models import Generation, Result, Status
@@ -106,7 +106,7 @@ def usage(*, team: Team, first: date, end: date, by_month: bool = False) -> list
     if missing:
         _roll_up(team, missing)
         rolled = _rolled(team, first, settled_before)
-    period = TruncMonth("day") if by_month else F("day")
+    period = F("month") if by_month else F("day")
     found: dict[tuple, Tally] = {}
     for row in (
         UsageDay.objects.filter(team=team, day__gte=first, day__lt=end, user__isnull=False)
@@ -165,9 +165,11 @@ def _roll_up(team: Team, days: list[date]) -> None:
     days = [day for day in days if day not in waiting]
     if not days:
         return
-    rows = [UsageDay(team=team, day=day) for day in days]  # the "rolled up" marks
+    rows = [UsageDay(team=team, day=day, month=day.replace(day=1))  # the "rolled up" marks
+            for day in days]
     rows += [
-        UsageDay(team=team, day=t.day, user_id=t.user_id, tool=t.tool,
+        UsageDay(team=team, day=t.day, month=t.day.replace(day=1), user_id=t.user_id,
+                 tool=t.tool,
                  generations=t.generations, generations_billed=t.generations_billed,
                  images_requested=t.images_requested,
                  images_billed=t.images_billed, images_delivered=t.images_delivered,
