@@ -12,9 +12,10 @@ the size of the team.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
@@ -28,6 +29,8 @@ from .models import UsageDay
 
 # A day's last generations are committed and counted before it is rolled up.
 SETTLE_AFTER = timedelta(hours=1)
+# How long a settled month's tallies stay in the cache (they never change).
+MONTH_KEPT = 7 * 24 * 3600
 _STILL_GOING = Q(status__in=(Status.QUEUED, Status.SUBMITTING, Status.PENDING, Status.RUNNING)) | Q(
     status=Status.SUCCEEDED, ingested_at__isnull=True
 )
@@ -96,10 +99,46 @@ def tallies(*, team: Team, first: date, end: date) -> list[Tally]:
     return list(found.values())
 
 
-def usage(*, team: Team, first: date, end: date, by_month: bool = False) -> list[Tally]:
-    """The (day, member, tool) tallies of the days [first, end), or with `by_month` one
-    per (month, member, tool), `day` its first day. Settled days come from their
-    rollup (rolled up now if they are not yet), the others are counted live."""
+def usage(*, team: Team, first: date, end: date) -> list[Tally]:
+    """The (day, member, tool) tallies of the days [first, end). Settled days come from
+    their rollup (rolled up now if they are not yet), the others are counted live."""
+    return _usage(team, first, end, by_month=False)[0]
+
+
+def usage_by_month(*, team: Team, first: date, end: date) -> list[Tally]:
+    """One tally per (month, member, tool) of the months from `first` (a first day) up
+    to `end` (the first day after the last month), `day` the month's first day.
+
+    A month whose every day is rolled up never changes again: its tallies are kept
+    in the cache, so the 12-month table reads a dozen entries, not a year of days."""
+    months, month = [], first
+    while month < end:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    keys = {month: _month_key(team, month) for month in months}
+    kept = cache.get_many(list(keys.values()))
+    out = []
+    for month in months:
+        following = (month + timedelta(days=32)).replace(day=1)
+        if keys[month] in kept:
+            out += [Tally(*values) for values in kept[keys[month]]]
+            continue
+        tallies, live = _usage(team, month, following, by_month=True)
+        out += tallies
+        if not live:
+            cache.set(keys[month], [astuple(t) for t in tallies], timeout=MONTH_KEPT)
+    return out
+
+
+def _month_key(team: Team, month: date) -> str:
+    # The team row itself names the entry (its creation time too: an id can come back
+    # after a database is reset), as the semantic search's cache does.
+    created = team.created_at.timestamp() if team.created_at else 0
+    return f"review:usage-month:v1:{team.pk}.{created}:{month:%Y-%m}"
+
+
+def _usage(team: Team, first: date, end: date, *, by_month: bool) -> tuple[list[Tally], list]:
+    """The tallies of [first, end) by day (or by month), and the days counted live."""
     settled_before = max(first, min(end, timezone.localdate(timezone.now() - SETTLE_AFTER)))
     rolled = _rolled(team, first, settled_before)
     missing = [day for day in _days(first, settled_before) if day not in rolled]
@@ -131,7 +170,7 @@ def usage(*, team: Team, first: date, end: date, by_month: bool = False) -> list
         into.images_billed += t.images_billed
         into.images_delivered += t.images_delivered
         into.executions += t.executions
-    return list(found.values())
+    return list(found.values()), live
 
 
 def _rolled(team: Team, first: date, end: date) -> set[date]:

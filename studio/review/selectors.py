@@ -211,8 +211,8 @@ def usage_by_month(*, team: Team, last: Month, months: int = 12) -> list[tuple[M
     """Per month (oldest first, ending with `last`): the team's images and spend."""
     first = _first_of(last, months)
     totals: dict[date, UsageRow] = defaultdict(lambda: UsageRow(""))
-    for tally in rollup.usage(team=team, first=first.first_day, end=last.next.first_day,
-                              by_month=True):
+    for tally in rollup.usage_by_month(team=team, first=first.first_day,
+                                       end=last.next.first_day):
         found = totals[tally.day]
         found.generations += tally.generations_billed  # those that count, as spend does
         found.images_billed += tally.images_billed
@@ -232,8 +232,7 @@ def usage_csv_rows(*, team: Team, last: Month, months: int = 12):
     From the day rollups (rollup.py), a month at a time in one query: the rows
     are those usage_for_month gives, members who made something, in its order."""
     first = _first_of(last, months)
-    tallies = rollup.usage(team=team, first=first.first_day, end=last.next.first_day,
-                           by_month=True)
+    tallies = rollup.usage_by_month(team=team, first=first.first_day, end=last.next.first_day)
     names = _names(team, tallies)
     rows: dict[tuple[date, int], UsageRow] = {}
     for tally in tallies:

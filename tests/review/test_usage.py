@@ -80,19 +80,25 @@ def _days_ago(generation, days):
 
 
 def test_a_settled_day_is_rolled_up_once_then_read_from_its_rollup(crew):
-    day, month = _days_ago(stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 3),
-                           5)
+    last_month = (timezone.now() - Month.current().start).days + 3  # settled, whatever today
+    made = stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 3)
+    day, month = _days_ago(made, last_month)
 
     first = usage_for_month(team=crew.team, month=month)
 
     assert (first.team.generations, first.team.images_requested) == (1, 3)
     assert (first.team.images_billed, first.team.images_delivered) == (3, 3)
     assert UsageDay.objects.filter(team=crew.team, day=day, user=crew.creator).exists()
-    if month != Month.current():  # every day of a past month is settled: no live counting
-        with CaptureQueriesContext(connection) as queries:
-            again = usage_for_month(team=crew.team, month=month)
-        assert not [q for q in queries if "generations_generation" in q["sql"]]
-        assert again.team.images_delivered == 3
+    # Every day of a past month is settled: nothing is counted live any more.
+    with CaptureQueriesContext(connection) as queries:
+        again = usage_for_month(team=crew.team, month=month)
+    assert not [q for q in queries if "generations_generation" in q["sql"]]
+    assert again.team.images_delivered == 3
+    # A month whose every day is rolled up is kept whole: no query at all the next time.
+    assert dict(usage_by_month(team=crew.team, last=month, months=1))[month].images_billed == 3
+    with CaptureQueriesContext(connection) as queries:
+        kept = dict(usage_by_month(team=crew.team, last=month, months=1))
+    assert len(queries) == 0 and kept[month].images_billed == 3
     by_month = dict(usage_by_month(team=crew.team, last=Month.current()))
     assert (by_month[month].generations, by_month[month].images_billed) == (1, 3)
     csv_rows = [(m, r.label, r.images_requested) for m, r in
