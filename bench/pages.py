@@ -304,7 +304,14 @@ def page_list(teams) -> list[tuple]:
         return team.change_seq
 
     def prompt_of(seeded) -> str:
-        return Generation.objects.get(pk=remixed(seeded)).prompt
+        """The same prompt for every size (the small team's first): another prompt's
+        words are another search."""
+        def make():
+            first = min(teams.values(),
+                        key=lambda s: Result.all_objects.filter(team=s["team"]).count())
+            return Generation.objects.get(pk=remixed(first)).prompt
+
+        return once(("prompt",), make)
 
     def remixed(seeded) -> int:
         return Generation.objects.filter(team=seeded["team"], tool="generate_image",
