@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.http import Http404
 
 from studio.audit.models import AuditEntry
@@ -50,14 +50,14 @@ def pending_count(*, team: Team) -> int:
     """How many results await review, up to COUNT_CAP + 1. A bounded count: a whole
     backlog counted on every view costs as much as the backlog, and past a page of
     the queue nobody needs the exact figure."""
-    # "Its generation is not in the Trash" as an anti-join on the few trashed
-    # generations, not the default manager's join that PostgreSQL hashes the
-    # team's every generation for.
-    trashed = Generation.objects.filter(pk=OuterRef("generation_id"), deleted_at__isnull=False)
+    # "Its generation is not in the Trash" against the team's few trashed generations
+    # (read once from their index), not the default manager's join, which PostgreSQL
+    # hashed the team's every generation for.
+    trashed = Generation.objects.filter(team=team, deleted_at__isnull=False).values("pk")
     pending = Result.all_objects.filter(
         team=team, review_state=Result.ReviewState.PENDING, deleted_at__isnull=True
     ).exclude(sha256="")
-    return pending.filter(~Exists(trashed)).order_by()[: COUNT_CAP + 1].count()
+    return pending.exclude(generation_id__in=trashed).order_by()[: COUNT_CAP + 1].count()
 
 
 def results_to_decide(*, team: Team, ids: list[int]) -> list[Result]:
