@@ -82,9 +82,12 @@ def audit_entries(*, team: Team, actor_id: int | None = None, action: str = ""):
 
 def audit_people(*, team: Team) -> list[tuple[int, str]]:
     """Everyone who appears in the team's log, or is a member now: (id, name)."""
+    # order_by(): with the model's ordering, DISTINCT also took created_at and id and
+    # so returned every entry of the log; now one row per person, off audit_team_actor.
     actor_ids = set(
         AuditEntry.objects.for_team(team)
         .exclude(actor_id=None)
+        .order_by()
         .values_list("actor_id", flat=True)
         .distinct()
     )
