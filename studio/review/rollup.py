@@ -7,7 +7,8 @@ the Trash or purged afterwards, which a settled day keeps as delivered (a record
 of what was made, as a bill is). Its rows (models.UsageDay) are written by the
 first usage view that needs them; days not settled yet are counted from the
 generations on every view, so the live part is a day or two of work, whatever
-the size of the team.
+the size of the team. (Rows written later with a creation time in a rolled-up
+day, as only seed scripts and tests do, are not counted in it.)
 """
 
 from __future__ import annotations
