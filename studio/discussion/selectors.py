@@ -13,6 +13,7 @@ from studio.teams.scoping import for_team, get_for_team_or_404
 from .models import Comment, Notification, Rating
 
 NOTIFICATIONS_SHOWN = 100
+UNREAD_CAP = 99
 
 
 def result_for_member(*, team, pk: int, membership):
@@ -73,9 +74,11 @@ def notifications_of(*, team, user, limit: int = NOTIFICATIONS_SHOWN) -> list[No
 
 
 def unread_count(*, team, user) -> int:
+    """Unread notifications, counted up to UNREAD_CAP + 1 (beyond: "99+"). The bell
+    asks on every page and every few seconds: a bounded count, whatever the backlog."""
     if team is None:
         return 0
-    return for_team(Notification, team).filter(user=user).unread().count()
+    return for_team(Notification, team).filter(user=user).unread()[: UNREAD_CAP + 1].count()
 
 
 def notification_of(*, team, user, pk: int) -> Notification:

@@ -198,6 +198,7 @@ def notification_settings(request):
 def bell_context(request) -> dict:
     return {
         "unread": selectors.unread_count(team=request.team, user=request.user),
+        "unread_cap": selectors.UNREAD_CAP,
         "seq": request.team.change_seq if request.team else 0,
     }
 

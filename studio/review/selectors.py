@@ -7,19 +7,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
 from studio.audit.models import AuditEntry
 from studio.generations.cost import spend
 from studio.generations.models import Generation, Result, Reuse, Tool
-from studio.generations.quota import Month, counts_against_quota, images_used
+from studio.generations.quota import Month
 from studio.generations.visibility import team_policy
 from studio.teams.models import Team
 
+from . import rollup
+
 QUEUE_SIZE = 60
+# Images awaiting review are counted up to this many; beyond, the pages say "1,000+".
+COUNT_CAP = 1000
 
 
 # --- the review queue ------------------------------------------------------------
@@ -33,15 +36,29 @@ def _pending(team: Team):
 
 
 def review_queue(*, team: Team, limit: int = QUEUE_SIZE) -> tuple[list[Result], int]:
-    """The oldest results awaiting review (first come, first reviewed), and how many in all."""
+    """The oldest results awaiting review (first come, first reviewed), and how many in
+    all, counted up to COUNT_CAP + 1 (more than COUNT_CAP: "1,000+")."""
     pending = _pending(team)
     items = list(
         pending.select_related("generation", "generation__created_by").order_by("created_at", "pk")[
             :limit
         ]
     )
-    total = len(items) if len(items) < limit else pending.count()
-    return items, total
+    return items, len(items) if len(items) < limit else pending_count(team=team)
+
+
+def pending_count(*, team: Team) -> int:
+    """How many results await review, up to COUNT_CAP + 1. A bounded count: a whole
+    backlog counted on every view costs as much as the backlog, and past a page of
+    the queue nobody needs the exact figure."""
+    # "Its generation is not in the Trash" against the team's few trashed generations
+    # (read once from their index), not the default manager's join, which PostgreSQL
+    # hashed the team's every generation for.
+    trashed = Generation.objects.filter(team=team, deleted_at__isnull=False).values("pk")
+    pending = Result.all_objects.filter(
+        team=team, review_state=Result.ReviewState.PENDING, deleted_at__isnull=True
+    ).exclude(sha256="")
+    return pending.exclude(generation_id__in=trashed).order_by()[: COUNT_CAP + 1].count()
 
 
 def results_to_decide(*, team: Team, ids: list[int]) -> list[Result]:
@@ -66,9 +83,12 @@ def audit_entries(*, team: Team, actor_id: int | None = None, action: str = ""):
 
 def audit_people(*, team: Team) -> list[tuple[int, str]]:
     """Everyone who appears in the team's log, or is a member now: (id, name)."""
+    # order_by(): with the model's ordering, DISTINCT also took created_at and id and
+    # so returned every entry of the log; now one row per person, off audit_team_actor.
     actor_ids = set(
         AuditEntry.objects.for_team(team)
         .exclude(actor_id=None)
+        .order_by()
         .values_list("actor_id", flat=True)
         .distinct()
     )
@@ -117,59 +137,41 @@ class Usage:
         return None if self.quota is None else max(self.quota - self.quota_used, 0)
 
 
+def _names(team: Team, tallies) -> dict[int, str]:
+    """Everyone who made something in these tallies, and every member now: id -> name."""
+    made = {t.user_id for t in tallies}
+    return dict(
+        get_user_model()
+        .objects.filter(Q(pk__in=made) | Q(memberships__team=team))
+        .distinct()
+        .values_list("pk", "username")
+    )
+
+
+def _add(row: UsageRow, tally) -> None:
+    row.generations += tally.generations
+    row.images_requested += tally.images_requested
+    row.images_billed += tally.images_billed
+    row.images_delivered += tally.images_delivered
+    if tally.executions:
+        row.executions[tally.tool] = row.executions.get(tally.tool, 0) + tally.executions
+
+
 def usage_for_month(*, team: Team, month: Month) -> Usage:
     """What the team asked for and got in `month`, by member and by day.
 
     Everything is counted by the month its generation was created in, as the
-    quota is; "executions" are generations that reached VideoGen.
+    quota is; "executions" are generations that reached VideoGen. From the
+    month's day rollups (rollup.py): a few rows per day, whatever the team's size.
     """
-    generations = Generation.objects.filter(
-        team=team, created_at__gte=month.start, created_at__lt=month.end
-    )
-    results = Result.objects.filter(generation__in=generations).exclude(sha256="")
-    names = dict(
-        get_user_model()
-        .objects.filter(Q(generations__in=generations) | Q(memberships__team=team))
-        .distinct()
-        .values_list("pk", "username")
-    )
-    members: dict[int, UsageRow] = {pk: UsageRow(name) for pk, name in names.items()}
+    tallies = rollup.usage(team=team, first=month.first_day, end=month.next.first_day)
+    members = {pk: UsageRow(name) for pk, name in _names(team, tallies).items()}
     team_row = UsageRow("Whole team")
-
-    for row in generations.values("created_by").annotate(n=Count("pk"), images=Sum("num_results")):
-        member = members[row["created_by"]]
-        member.generations, member.images_requested = row["n"], row["images"]
-    billed = generations.filter(counts_against_quota())
-    for row in billed.values("created_by").annotate(images=Sum("num_results")):
-        members[row["created_by"]].images_billed = row["images"]
-    for row in results.values("generation__created_by").annotate(n=Count("pk")):
-        members[row["generation__created_by"]].images_delivered = row["n"]
-    executed = generations.exclude(remote_execution_id=None)
-    for row in executed.values("created_by", "tool").annotate(n=Count("pk")):
-        members[row["created_by"]].executions[row["tool"]] = row["n"]
-
-    for member in members.values():
-        team_row.generations += member.generations
-        team_row.images_requested += member.images_requested
-        team_row.images_delivered += member.images_delivered
-        team_row.images_billed += member.images_billed
-        for tool, n in member.executions.items():
-            team_row.executions[tool] = team_row.executions.get(tool, 0) + n
-
     per_day: dict[date, UsageRow] = defaultdict(lambda: UsageRow(""))
-    for row in (
-        generations.annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(n=Count("pk"), images=Sum("num_results"))
-    ):
-        per_day[row["day"]].generations = row["n"]
-        per_day[row["day"]].images_requested = row["images"]
-    for row in (
-        results.annotate(day=TruncDate("generation__created_at"))
-        .values("day")
-        .annotate(n=Count("pk"))
-    ):
-        per_day[row["day"]].images_delivered = row["n"]
+    for tally in tallies:
+        _add(members[tally.user_id], tally)
+        _add(team_row, tally)
+        _add(per_day[tally.day], tally)
     days = []
     day = month.first_day
     while day < month.next.first_day:
@@ -186,7 +188,8 @@ def usage_for_month(*, team: Team, month: Month) -> Usage:
         days=days,
         tools=[(t.value, t.label) for t in Tool],
         quota=policy.monthly_image_quota,
-        quota_used=images_used(team_id=team.pk, month=month),
+        # What quota.images_used counts: the month's images that count against it.
+        quota_used=team_row.images_billed,
         reused=Reuse.objects.filter(
             team=team, created_at__gte=month.start, created_at__lt=month.end
         ).count(),
@@ -201,33 +204,27 @@ def audit_thumbnails(*, team, entries) -> set[str]:
     return {str(pk) for pk in stored.values_list("pk", flat=True)}
 
 
-def usage_by_month(*, team: Team, last: Month, months: int = 12) -> list[tuple[Month, UsageRow]]:
-    """Per month (oldest first, ending with `last`): the team's images and spend."""
+def _first_of(last: Month, months: int) -> Month:
     first = last
     for _ in range(months - 1):
         first = first.previous
-    generations = Generation.objects.filter(
-        team=team, created_at__gte=first.start, created_at__lt=last.end
-    ).filter(counts_against_quota())
-    totals = {
-        (row["month"].year, row["month"].month): row
-        for row in generations.annotate(month=TruncMonth("created_at"))
-        .values("month")
-        .annotate(n=Count("pk"), images=Sum("num_results"))
-    }
+    return first
+
+
+def usage_by_month(*, team: Team, last: Month, months: int = 12) -> list[tuple[Month, UsageRow]]:
+    """Per month (oldest first, ending with `last`): the team's images and spend."""
+    first = _first_of(last, months)
+    totals: dict[date, UsageRow] = defaultdict(lambda: UsageRow(""))
+    for tally in rollup.usage_by_month(team=team, first=first.first_day,
+                                       end=last.next.first_day):
+        found = totals[tally.day]
+        found.generations += tally.generations_billed  # those that count, as spend does
+        found.images_billed += tally.images_billed
     rows, month = [], first
     while True:
-        found = totals.get((month.year, month.month), {})
-        rows.append(
-            (
-                month,
-                UsageRow(
-                    f"{month}",
-                    generations=found.get("n", 0),
-                    images_billed=found.get("images") or 0,
-                ),
-            )
-        )
+        found = totals.get(month.first_day) or UsageRow("")
+        found.label = f"{month}"
+        rows.append((month, found))
         if month == last:
             return rows
         month = month.next
@@ -236,50 +233,20 @@ def usage_by_month(*, team: Team, last: Month, months: int = 12) -> list[tuple[M
 def usage_csv_rows(*, team: Team, last: Month, months: int = 12):
     """month, member, ...: one row per member per month, for the CSV export.
 
-    Three grouped queries over the whole window (not nine per month): the rows
+    From the day rollups (rollup.py), a month at a time in one query: the rows
     are those usage_for_month gives, members who made something, in its order."""
-    first = last
-    for _ in range(months - 1):
-        first = first.previous
-    generations = Generation.objects.filter(
-        team=team, created_at__gte=first.start, created_at__lt=last.end
-    )
-    results = Result.objects.filter(generation__in=generations).exclude(sha256="")
-    rows: dict[tuple[int, int, int], UsageRow] = {}
-    names = dict(
-        get_user_model()
-        .objects.filter(Q(generations__in=generations) | Q(memberships__team=team))
-        .distinct()
-        .values_list("pk", "username")
-    )
-
-    def row(at, user_id) -> UsageRow:
-        key = (at.year, at.month, user_id)
+    first = _first_of(last, months)
+    tallies = rollup.usage_by_month(team=team, first=first.first_day, end=last.next.first_day)
+    names = _names(team, tallies)
+    rows: dict[tuple[date, int], UsageRow] = {}
+    for tally in tallies:
+        key = (tally.day, tally.user_id)
         if key not in rows:
-            rows[key] = UsageRow(names[user_id])
-        return rows[key]
-
-    by_month = generations.annotate(at=TruncMonth("created_at"))
-    for found in by_month.values("at", "created_by").annotate(
-        n=Count("pk"), images=Sum("num_results")
-    ):
-        member = row(found["at"], found["created_by"])
-        member.generations, member.images_requested = found["n"], found["images"]
-    for found in (
-        by_month.filter(counts_against_quota())
-        .values("at", "created_by")
-        .annotate(images=Sum("num_results"))
-    ):
-        row(found["at"], found["created_by"]).images_billed = found["images"]
-    for found in (
-        results.annotate(at=TruncMonth("generation__created_at"))
-        .values("at", "generation__created_by")
-        .annotate(n=Count("pk"))
-    ):
-        row(found["at"], found["generation__created_by"]).images_delivered = found["n"]
+            rows[key] = UsageRow(names[tally.user_id])
+        _add(rows[key], tally)
     month = first
     while True:
-        members = [r for (y, m, _), r in rows.items() if (y, m) == (month.year, month.month)]
+        members = [r for (at, _), r in rows.items() if at == month.first_day]
         for member in sorted(members, key=lambda r: (-r.images_requested, r.label.lower())):
             if member.generations:
                 yield month, member

@@ -211,6 +211,7 @@ def _queue_context(request, form):
     return {
         "items": items,
         "total": total,
+        "count_cap": selectors.COUNT_CAP,
         "form": form,
         "error_origin": error_origin,
         "kept_selection": kept,
@@ -220,6 +221,7 @@ def _queue_context(request, form):
 
 def _settings_context(request, form, policy):
     month = Month.current()
-    pending = selectors.review_queue(team=request.team, limit=1)[1]
+    pending = selectors.pending_count(team=request.team)
     used = images_used(team_id=request.team.pk, month=month)
-    return {"form": form, "policy": policy, "pending": pending, "used": used, "month": month}
+    return {"form": form, "policy": policy, "pending": pending, "used": used, "month": month,
+            "count_cap": selectors.COUNT_CAP}

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from studio.discussion import selectors
 from studio.discussion.models import Notification, NotificationSettings
 from studio.discussion.services import notify
 from studio.discussion.tasks import send_notification_digests
@@ -98,6 +99,21 @@ def test_the_bell_counts_and_answers_204_while_nothing_changed(
     assert 'data-unread="1"' in response.content.decode()
     page = client.get(reverse("notification_list")).content.decode()
     assert "olga mentioned you" in page and "1 unread" in page
+
+
+def test_the_bell_counts_up_to_its_cap(client, crew, monkeypatch):
+    team, owner, maker = crew
+    monkeypatch.setattr(selectors, "UNREAD_CAP", 2)
+    for n in range(4):
+        notify(team_id=team.pk, user=maker, kind="mention", text=f"note {n}", url="/")
+    sign_in(client, maker, team)
+
+    bell = client.get(reverse("notification_bell"), {"seq": 0}, **HTMX).content.decode()
+    page = client.get(reverse("notification_list")).content.decode()
+
+    assert selectors.unread_count(team=team, user=maker) == 3  # counted up to the cap + 1
+    assert 'data-unread="3">2+</span>' in bell and "more than 2 unread" in bell
+    assert "More than 2 unread" in page
 
 
 def test_opening_a_notification_marks_it_read_and_goes_there(client, crew):

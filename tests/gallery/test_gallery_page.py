@@ -285,7 +285,9 @@ def test_edits_stack_under_their_source_for_one_query_per_page(
     assert f'data-lightbox-id="{cutout.pk}"' in stack
     assert f'value="{cutout.pk}" form="gallery-selection"' in stack
     # One query more for the page's edits, however many; none for a page without.
-    assert stacked == plain + 1
+    # One query for the whole page's edits, whether it has any or not (no per-row EXISTS:
+    # PostgreSQL hashed every generation of the database for it).
+    assert stacked == plain
 
     # Narrowed to what single images are (their tool), each edit is a tile again.
     assert set(tile_ids(client_in.get(URL, {"tool": "upscale_image"}))) == {upscale.pk}

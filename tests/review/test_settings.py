@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 from django.urls import reverse
+from django.utils import timezone
 
+from studio.generations.models import Generation, Result
+from studio.review import selectors
 from studio.teams.models import TeamPolicy
 from tests.review.conftest import HTMX, State, set_policy, stored_generation
 
@@ -26,6 +29,25 @@ def test_settings_show_the_quota_and_offer_to_approve_the_backlog(crew, as_user)
     assert 'name="require_approval"' in html and not checked_box("require_approval").search(html)
     assert "Approve the 6 images already in the gallery" in html
     assert checked_box("approve_existing").search(html)  # on by default
+
+
+def test_a_backlog_past_the_count_cap_is_more_than_the_cap(crew, as_user, monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_CAP", 4)
+    stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 6)
+
+    html = as_user(crew.admin).get(URL).content.decode()
+
+    assert selectors.pending_count(team=crew.team) == 5  # counted up to the cap + 1 only
+    assert "Approve the more than 4 images already in the gallery" in html
+
+
+def test_the_backlog_leaves_out_images_in_the_trash(crew):
+    kept = stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 2)
+    binned = stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 3)
+    Generation.objects.filter(pk=binned.pk).update(deleted_at=timezone.now())
+    Result.all_objects.filter(generation=kept, position=1).update(deleted_at=timezone.now())
+
+    assert selectors.pending_count(team=crew.team) == 1
 
 
 def test_once_required_the_backlog_option_is_gone_and_the_box_is_checked(crew, as_user):

@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from studio.generations.models import Generation, Result, Status, Tool
 from studio.generations.quota import Month
 from studio.review.charts import nice_ceiling
-from studio.review.selectors import usage_for_month
+from studio.review.models import UsageDay
+from studio.review.selectors import usage_by_month, usage_csv_rows, usage_for_month
 from studio.teams.models import Team
 from tests.fixtures.factories import make_member
 from tests.review.conftest import State, set_policy, stored_generation
@@ -67,6 +71,56 @@ def test_usage_per_team_and_member(crew):
 
     last = usage_for_month(team=crew.team, month=Month.current().previous)
     assert (last.team.generations, last.team.images_requested) == (1, 7)
+
+
+def _days_ago(generation, days):
+    at = timezone.now() - timedelta(days=days)
+    Generation.objects.filter(pk=generation.pk).update(created_at=at)
+    return at.date(), Month(at.year, at.month)
+
+
+def test_a_settled_day_is_rolled_up_once_then_read_from_its_rollup(crew):
+    last_month = (timezone.now() - Month.current().start).days + 3  # settled, whatever today
+    made = stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 3)
+    day, month = _days_ago(made, last_month)
+
+    first = usage_for_month(team=crew.team, month=month)
+
+    assert (first.team.generations, first.team.images_requested) == (1, 3)
+    assert (first.team.images_billed, first.team.images_delivered) == (3, 3)
+    assert UsageDay.objects.filter(team=crew.team, day=day, user=crew.creator).exists()
+    # Every day of a past month is settled: nothing is counted live any more.
+    with CaptureQueriesContext(connection) as queries:
+        again = usage_for_month(team=crew.team, month=month)
+    assert not [q for q in queries if "generations_generation" in q["sql"]]
+    assert again.team.images_delivered == 3
+    # A month whose every day is rolled up is kept whole: no query at all the next time.
+    assert dict(usage_by_month(team=crew.team, last=month, months=1))[month].images_billed == 3
+    with CaptureQueriesContext(connection) as queries:
+        kept = dict(usage_by_month(team=crew.team, last=month, months=1))
+    assert len(queries) == 0 and kept[month].images_billed == 3
+    by_month = dict(usage_by_month(team=crew.team, last=Month.current()))
+    assert (by_month[month].generations, by_month[month].images_billed) == (1, 3)
+    csv_rows = [(m, r.label, r.images_requested) for m, r in
+                usage_csv_rows(team=crew.team, last=Month.current())]
+    assert (month, "carla", 3) in csv_rows
+
+
+def test_a_day_with_a_generation_on_its_way_is_counted_live_until_it_ends(crew):
+    queued = Generation.objects.create(
+        team=crew.team, created_by=crew.member, prompt="x", num_results=4, status=Status.QUEUED
+    )
+    day, month = _days_ago(queued, 5)
+
+    waiting = usage_for_month(team=crew.team, month=month)
+    assert (waiting.team.images_requested, waiting.quota_used) == (4, 4)
+    assert not UsageDay.objects.filter(team=crew.team, day=day).exists()
+
+    # Refused before reaching VideoGen: its images no longer count, and the day settles.
+    Generation.objects.filter(pk=queued.pk).update(status=Status.FAILED)
+    ended = usage_for_month(team=crew.team, month=month)
+    assert (ended.team.images_requested, ended.quota_used) == (4, 0)
+    assert UsageDay.objects.filter(team=crew.team, day=day, user=None).exists()
 
 
 def test_usage_page_draws_bars_per_member_and_per_day(crew, as_user):

@@ -54,6 +54,10 @@ STYLES = [
 RATIOS = [("16:9", (480, 270)), ("1:1", (360, 360)), ("9:16", (270, 480)), ("4:3", (400, 300)),
           ("3:2", (450, 300))]
 TINTS = [(210, 90, 60), (60, 130, 200), (70, 160, 110), (200, 170, 60)]
+# At least this many images awaiting review, notifications and audit entries at any
+# size: more than one page of the review queue (60), the notifications (100) and the
+# audit log (50), so a small team's pages show as many rows as a large one's.
+FULL_PAGE = 120
 DERIVED_TOOLS = [Tool.UPSCALE_IMAGE, Tool.REMOVE_IMAGE_BACKGROUND]
 
 
@@ -97,14 +101,17 @@ class Command(BaseCommand):
         )
 
     def _analyze(self) -> None:
-        """Fresh planner statistics, as autovacuum (or SQLite's optimize) would leave them:
-        without them PostgreSQL plans 100,000 new rows as if they were a hundred."""
+        """Fresh planner statistics (and on PostgreSQL a vacuum), as autovacuum (or
+        SQLite's optimize) would leave them: without them PostgreSQL plans 100,000 new
+        rows as if they were a hundred."""
         tables = [Generation._meta.db_table, Result._meta.db_table, CollectionItem._meta.db_table,
                   Favourite._meta.db_table, Comment._meta.db_table, Rating._meta.db_table,
                   Notification._meta.db_table, AuditEntry._meta.db_table]
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute(f"ANALYZE {', '.join(tables)}")
+                # VACUUM too, as autovacuum soon would: it merges the prompt index's GIN
+                # pending list, which every prompt search otherwise reads end to end.
+                cursor.execute(f"VACUUM ANALYZE {', '.join(tables)}")
             else:
                 for table in tables:
                     cursor.execute(f"ANALYZE {table}")
@@ -240,8 +247,14 @@ class Command(BaseCommand):
         if not rows:
             return
 
-        def share(fraction: float, newest: int = 6) -> list[tuple]:
+        def share(fraction: float, newest: int = 6, at_least: int = 0) -> list[tuple]:
             picked = rows[:newest] + [row for row in rows[newest:] if rng.random() < fraction]
+            if len(picked) < at_least:
+                chosen = set(picked)
+                rest = [row for row in rows if row not in chosen]
+                # A random of its own: the other rows stay those the seed always made.
+                top_up = random.Random(len(rows) + at_least)
+                picked += top_up.sample(rest, min(at_least - len(picked), len(rest)))
             return picked
 
         now = timezone.now()
@@ -262,6 +275,11 @@ class Command(BaseCommand):
                         text=f"{author.get_username()} commented on an image",
                         url=f"/results/{pk}/",
                     ))
+            for pk, _, _ in rows[: max(0, FULL_PAGE - len(notes))]:
+                notes.append(Notification(
+                    team=team, user=owner, kind=Notification.Kind.BATCH,
+                    text="Your generation finished", url=f"/results/{pk}/",
+                ))
             Comment.objects.bulk_create(comments, batch_size=1000)
             Notification.objects.bulk_create(notes, batch_size=1000)
             rated = share(0.05)
@@ -277,7 +295,7 @@ class Command(BaseCommand):
                        for pk, (s, c) in scores.items()]
             Result.all_objects.bulk_update(updated, ["rating_score", "rating_count"],
                                            batch_size=500)
-            waiting = [pk for pk, _, _ in share(0.01, newest=2)]
+            waiting = [pk for pk, _, _ in share(0.01, newest=2, at_least=FULL_PAGE)]
             Result.all_objects.filter(pk__in=waiting).update(
                 review_state=Result.ReviewState.PENDING
             )
@@ -301,7 +319,8 @@ class Command(BaseCommand):
                 for action, kind, ids in (
                     (AuditEntry.Action.DELETE, "generation", trashed_generations),
                     (AuditEntry.Action.RESULT_DELETE, "result", trashed_results),
-                    (AuditEntry.Action.APPROVE, "result", [pk for pk, _, _ in share(0.01)]),
+                    (AuditEntry.Action.APPROVE, "result",
+                     [pk for pk, _, _ in share(0.01, at_least=FULL_PAGE)]),
                 )
                 for pk in ids
             ]
