@@ -2,9 +2,9 @@
 
 A day is settled when it ended over an hour ago and none of the generations
 created on it is still on its way (queued, at VideoGen, or succeeded and not yet
-stored): nothing that happens later moves its figures, apart from images sent to
-the Trash or purged afterwards, which a settled day keeps as delivered (a record
-of what was made, as a bill is). Its rows (models.UsageDay) are written by the
+stored): nothing that happens later moves its figures. Images sent to the Trash
+count as delivered, live and rolled up alike (a record of what was made, as a
+bill is); only a purge, weeks later, could lower a day that was not rolled up. Its rows (models.UsageDay) are written by the
 first usage view that needs them; days not settled yet are counted from the
 generations on every view, so the live part is a day or two of work, whatever
 the size of the team. (Rows written later with a creation time in a rolled-up
@@ -87,8 +87,10 @@ def tallies(*, team: Team, first: date, end: date) -> list[Tally]:
         key = (row["day"], row["created_by"], row["tool"])
         found[key] = Tally(*key, row["n"], row["n_billed"], row["images"] or 0,
                            row["billed"] or 0, 0, row["executed"])
+    # Every stored image, in the Trash or not: what was made stays made, so sending
+    # an image to the Trash never rewrites a day's figures, rolled up or live.
     delivered = (
-        Result.objects.filter(generation__in=generations)
+        Result.all_objects.filter(generation__in=generations)
         .exclude(sha256="")
         .annotate(day=TruncDate("generation__created_at"))
         .values("day", "generation__created_by", "generation__tool")
@@ -135,7 +137,7 @@ def _month_key(team: Team, month: date) -> str:
     # The team row itself names the entry (its creation time too: an id can come back
     # after a database is reset), as the semantic search's cache does.
     created = team.created_at.timestamp() if team.created_at else 0
-    return f"review:usage-month:v1:{team.pk}.{created}:{month:%Y-%m}"
+    return f"review:usage-month:v2:{team.pk}.{created}:{month:%Y-%m}"
 
 
 def _usage(team: Team, first: date, end: date, *, by_month: bool) -> tuple[list[Tally], list]:

@@ -186,3 +186,21 @@ def test_month_arithmetic():
     assert str(Month(2026, 1).previous) == "2025-12"
     assert Month.parse("2026-02") == Month(2026, 2)
     assert Month.parse("26-2") is None and Month.parse("") is None and Month.parse("x-y") is None
+
+
+def test_images_sent_to_the_trash_still_count_as_delivered_live_and_rolled_up(crew):
+    """What was made stays made: the Trash never rewrites a day's figures, so a
+    day reads the same before and after it is rolled up."""
+    today = stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 2)
+    settled = stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 3)
+    last_month = (timezone.now() - Month.current().start).days + 3
+    _day, month = _days_ago(settled, last_month)
+    Result.all_objects.filter(generation__in=[today, settled], position=0).update(
+        deleted_at=timezone.now()
+    )
+
+    live = usage_for_month(team=crew.team, month=Month.current())
+    assert live.team.images_delivered == 2
+    rolled = usage_for_month(team=crew.team, month=month)
+    assert rolled.team.images_delivered == 3
+    assert UsageDay.objects.filter(team=crew.team, user=crew.creator).exists()
