@@ -35,6 +35,7 @@ from _harness import ROOT, Stack, median, percentile, proc_status, wait_until
 RUNNING = 3600.0  # seconds: executions outlive the benchmark
 GET = "GET /v1/tools/executions/{execution_id}"
 SUBMIT_TIMEOUT = 1800.0  # seconds for one step's executions to reach the sandbox
+STALL = 60.0  # seconds without a new execution at the sandbox: the SDK's posting stalled
 
 
 def main() -> int:
@@ -90,11 +91,14 @@ def report(rows: dict, idle: dict, steps: list[int], window: float) -> None:
           "  s between reads  lag p50/max s")
     for who, results in rows.items():
         for n, r in results.items():
-            count = int(str(n).split()[0])
-            per = (r["rss"] - idle[who]) * 1024 / count
+            if n == "notes":
+                continue
+            # Per execution actually in flight (a stalled SDK has fewer than its threads).
+            per = (r["rss"] - idle[who]) * 1024 / max(1, r["at_sandbox"])
             lag = f"{r['lag_p50']:5.1f} / {r['lag_max']:5.1f}" if "lag_max" in r else "    -"
-            posted = f"{r['posted_s']:11.1f}" if "posted_s" in r else "          -"
-            between = count / r["gets"] if r["gets"] else float("inf")
+            posted = ("    stalled" if r.get("stalled") else f"{r['posted_s']:11.1f}"
+                      if "posted_s" in r else "          -")
+            between = r["at_sandbox"] / r["gets"] if r["gets"] else float("inf")
             print(f"  {who:6s} {n!s:12s}  {r['at_sandbox']:10d}  {posted}  {r['rss']:6.0f}  "
                   f"{per:7.1f}  {r['threads']:7d}  {r['gets']:6.1f}  {between:15.1f}  {lag}")
     for who, results in rows.items():
@@ -104,23 +108,29 @@ def report(rows: dict, idle: dict, steps: list[int], window: float) -> None:
             per = (last["rss"] - first["rss"]) * 1024 / (numbers[-1] - numbers[0])
             print(f"  {who}: {per:.1f} kB more RSS per further execution followed "
                   f"(N={numbers[0]} to N={numbers[-1]})")
-    for who, results in rows.items():
-        if who == "sdk" and results.get("stopped"):
-            print(f"  sdk: {results['stopped']}")
+    for note in rows.get("sdk", {}).get("notes", []):
+        print(f"  sdk: {note}")
     if "sdk" in rows and "studio" in rows:
-        print("  side by side (SDK / Studio):")
+        print("  side by side (SDK / Studio); kB per execution: RSS added over the previous "
+              "step (the first: over the idle process), per execution added:")
+        before = {"studio": (idle["studio"], 0), "sdk": (idle["sdk"], 0)}
         for n in steps:
             s, v = rows["studio"].get(n), rows["sdk"].get(n)
             if not (s and v):
                 continue
-            per_s = (s["rss"] - idle["studio"]) / n
-            per_v = (v["rss"] - idle["sdk"]) / n
-            memory = f"{per_v / per_s:.1f}x" if per_s > 0 else "n/a (Studio's did not grow)"
-            ratio = v["rss"] / s["rss"]
-            print(f"    N={n}: RSS {v['rss']:.0f} / {s['rss']:.0f} MB ({ratio:.2f}x), "
-                  f"memory per execution {memory}, threads {v['threads']} / {s['threads']}, "
-                  f"API reads {v['gets'] / s['gets']:.1f}x, posting {v['posted_s']:.0f} / "
-                  f"{s['posted_s']:.0f} s")
+            added = {}
+            for who, r in (("studio", s), ("sdk", v)):
+                rss, count = before[who]
+                added[who] = (r["rss"] - rss) * 1024 / max(1, r["at_sandbox"] - count)
+                before[who] = (r["rss"], r["at_sandbox"])
+            memory = (f"{added['sdk']:.0f} / {added['studio']:.0f} kB" + (
+                f" ({added['sdk'] / added['studio']:.1f}x)" if added["studio"] > 0 else ""))
+            posting = "stalled" if v["stalled"] else f"{v['posted_s']:.0f} s"
+            print(f"    N={n}: RSS {v['rss']:.0f} / {s['rss']:.0f} MB "
+                  f"({v['rss'] / s['rss']:.2f}x), per execution {memory}, "
+                  f"threads {v['threads']} / {s['threads']}, "
+                  f"API reads {v['gets'] / s['gets']:.1f}x, in flight {v['at_sandbox']} / "
+                  f"{s['at_sandbox']}, posting {posting} / {s['posted_s']:.0f} s")
 
 
 def at_sandbox(stack) -> int:
@@ -192,6 +202,7 @@ def observe(stack, worker, team, window) -> dict:
 def follow_with_sdk(stack, steps, window) -> tuple[float, dict]:
     """The waiter's idle RSS (no thread started), and each step's figures."""
     results = {}
+    notes = results["notes"] = []
     idle = None
     for n in [0, *steps]:
         stack.sandbox_admin("POST", "reset")
@@ -211,18 +222,17 @@ def follow_with_sdk(stack, steps, window) -> tuple[float, dict]:
                 idle = proc_status(waiter.pid)["VmRSS"] / 1024
                 continue
             if not line.startswith("started"):
-                results["stopped"] = (f"N={n}: the waiter did not start its threads "
-                                      f"({line.strip() or 'it exited'}; see {status_file})")
+                notes.append(f"N={n}: the waiter did not start its threads "
+                             f"({line.strip() or 'it exited'})")
                 break
-            # Every thread has posted its execution and is in its wait loop.
-            try:
-                wait_until(lambda n=n, w=waiter: at_sandbox(stack) >= n or w.poll() is not None,
-                           SUBMIT_TIMEOUT, f"SDK {n} posted", interval=0.5)
-            except TimeoutError:
-                results["stopped"] = (f"N={n}: only {at_sandbox(stack)} posted in "
-                                      f"{SUBMIT_TIMEOUT:.0f} s; {sdk_failures(status_file)}")
-                break
-            posted = time.monotonic() - began
+            # Every thread has posted its execution and is in its wait loop, or posting
+            # stalled (measured all the same: the threads are there, fewer are in flight).
+            posted, stalled = wait_posted(stack, waiter, n, began)
+            if stalled:
+                notes.append(f"N={n}: posting stalled at {at_sandbox(stack)} executions after "
+                             f"{posted:.0f} s (none new for {STALL:.0f} s); "
+                             f"{sdk_failures(status_file)}")
+                print(f"sdk {notes[-1]}", flush=True)
             samples = []
             before = stack.stats()["requests"].get(GET, 0)
             started = time.monotonic()
@@ -233,12 +243,13 @@ def follow_with_sdk(stack, steps, window) -> tuple[float, dict]:
                 time.monotonic() - started)
             failures = sdk_failures(status_file)
             if waiter.poll() is not None or not samples:
-                results["stopped"] = f"N={n}: the process did not survive; {failures}"
-                print(f"sdk {results['stopped']}", flush=True)
+                notes.append(f"N={n}: the process did not survive; {failures}")
+                print(f"sdk {notes[-1]}", flush=True)
                 break
             results[n] = {
                 "at_sandbox": at_sandbox(stack),
                 "posted_s": posted,
+                "stalled": stalled,
                 "rss": max(s["VmRSS"] for s in samples) / 1024,
                 "threads": max(s["Threads"] for s in samples),
                 "threads_last": samples[-1]["Threads"],
@@ -246,13 +257,31 @@ def follow_with_sdk(stack, steps, window) -> tuple[float, dict]:
                 "failures": failures,
             }
             print(f"sdk N={n}: {results[n]}", flush=True)
-            if samples[-1]["Threads"] < n + 1:  # a waiting thread died: the SDK gave up on some
-                results["stopped"] = (f"N={n}: {n + 1 - samples[-1]['Threads']} of the "
-                                      f"{n} waiting threads ended; {failures}")
+            if samples[-1]["Threads"] < n + 1:  # a waiting thread ended: the SDK gave up on some
+                notes.append(f"N={n}: {n + 1 - samples[-1]['Threads']} of the {n} waiting "
+                             f"threads ended, their executions no longer followed; {failures}")
         finally:
             waiter.kill()
             waiter.wait()
     return idle, results
+
+
+def wait_posted(stack, waiter, n: int, began: float) -> tuple[float, bool]:
+    """Seconds until the sandbox has all n executions, and whether posting stalled
+    (no new one for STALL seconds) or the waiter exited first."""
+    seen, progressed = 0, time.monotonic()
+    while time.monotonic() - began < SUBMIT_TIMEOUT:
+        count = at_sandbox(stack)
+        if count >= n:
+            return time.monotonic() - began, False
+        if waiter.poll() is not None:
+            break
+        if count > seen:
+            seen, progressed = count, time.monotonic()
+        elif time.monotonic() - progressed > STALL:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - began, True
 
 
 def sdk_failures(status_file) -> str:
