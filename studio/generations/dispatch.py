@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 TOOLS = "tools"
 # Submissions handed out by one run at most (a burst after a quiet spell).
 MAX_PER_RUN = 50
+# Generations tried for one call before the order is read again (another dispatcher's).
+CLAIM_TRIES = 10
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -134,34 +136,53 @@ def run() -> float | None:
 
     Returns the seconds until the budget frees its next call when work is
     still waiting, or None when nothing waits.
+
+    The fair order is computed once and served front to back: it is already
+    the order the queue is served in if nothing new arrives (a served team and
+    member go to the back of their rounds), and recomputing it per call made a
+    run cost O(queue) per call, so 10,000 queued took minutes to hand out.
+    Anything that arrives meanwhile is in the next run's order (at most
+    MAX_PER_RUN calls away).
     """
     budget = budget_from_settings()
-    for _ in range(MAX_PER_RUN):
-        order = waiting().order
-        if not order:
-            return None
-        wait = budget.acquire(TOOLS) if budget is not None else 0.0
-        if wait > 0:
-            return wait
-        claimed = next((pk for pk in order[:10] if _claim(pk)), None)
-        if claimed is not None:
-            _show_queue_moved(claimed, order)
-        else:
-            # All taken or cancelled meanwhile (another dispatcher): the call goes back.
-            if budget is not None:
-                budget.refund(TOOLS)
-    return 0.0
+    order: list[int] = []
+    position = 0
+    claimed: list[int] = []
+    try:
+        for _ in range(MAX_PER_RUN):
+            if position >= len(order):
+                order, position = waiting().order, 0
+                if not order:
+                    return None
+            wait = budget.acquire(TOOLS) if budget is not None else 0.0
+            if wait > 0:
+                return wait
+            # Another dispatcher may have claimed the front meanwhile: try the next few.
+            tries = order[position : position + CLAIM_TRIES]
+            won = next((n for n, pk in enumerate(tries) if _claim(pk)), None)
+            if won is not None:
+                claimed.append(tries[won])
+                position += won + 1
+            else:
+                # All taken or cancelled meanwhile: the call goes back, the order is re-read.
+                position = len(order)
+                if budget is not None:
+                    budget.refund(TOOLS)
+        return 0.0
+    finally:
+        if claimed:
+            _show_queue_moved(claimed, order[position:])
 
 
-# Waiting cards whose place is re-shown after each dispatch (the front of the queue).
+# Waiting cards whose place is re-shown after each run (the front of the queue).
 SHOW_MOVED = 20
 
 
-def _show_queue_moved(claimed: int, order: list[int]) -> None:
-    """The claimed card now says "Sending…", and the cards at the front of the queue
+def _show_queue_moved(claimed: list[int], rest: list[int]) -> None:
+    """The claimed cards now say "Sending…", and the cards at the front of the queue
     their new place: each team's open pages get them as changed cards (one change
-    number per team)."""
-    front = [claimed, *[pk for pk in order[: SHOW_MOVED + 1] if pk != claimed]]
+    number per team and run)."""
+    front = [*claimed, *rest[:SHOW_MOVED]]
     by_team: dict[int, list[int]] = {}
     for team_id, pk in Generation.objects.filter(pk__in=front).values_list("team_id", "pk"):
         by_team.setdefault(team_id, []).append(pk)
@@ -201,6 +222,12 @@ def give_back_call() -> None:
     nudge()
 
 
+# Set while a nudged dispatcher run waits in the queue; every run clears it as it starts.
+NUDGE_KEY = "generations:dispatch-nudged"
+# After this long a queued run's mark lapses and a nudge sends another (a lost message).
+NUDGE_TTL = 10
+
+
 def nudge(countdown: float | None = None) -> None:
     """Ask for a dispatcher run (after the current transaction commits)."""
     from .tasks import dispatch_work
@@ -208,4 +235,31 @@ def nudge(countdown: float | None = None) -> None:
     if countdown:
         transaction.on_commit(lambda: dispatch_work.apply_async(countdown=countdown))
     else:
-        transaction.on_commit(dispatch_work.delay)
+        transaction.on_commit(_nudge_now)
+
+
+def _nudge_now() -> None:
+    """One run waiting in the queue is enough: it reads the queue when it starts,
+    after this commit. (10,000 generations made in a burst were 10,000 runs, each
+    reading the whole queue, ahead of the submits they handed out.)"""
+    from django.core.cache import cache
+
+    from .tasks import dispatch_work
+
+    try:
+        queued = not cache.add(NUDGE_KEY, 1, timeout=NUDGE_TTL)
+    except Exception:  # the cache is down: a run too many is harmless, a missed one is not
+        log.warning("dispatcher nudge: the cache did not answer; sending a run anyway")
+        queued = False
+    if not queued:
+        dispatch_work.delay()
+
+
+def nudge_taken() -> None:
+    """A dispatcher run is starting: a nudge from now on sends another."""
+    from django.core.cache import cache
+
+    try:
+        cache.delete(NUDGE_KEY)
+    except Exception:  # the mark lapses by itself after NUDGE_TTL
+        log.warning("dispatcher: the cache did not answer; the nudge mark lapses by itself")

@@ -27,6 +27,7 @@ DISPATCH_WAKE_KEY = "generations:dispatch-wake"
 @shared_task(name="generations.dispatch")
 def dispatch_work(wake: bool = False) -> None:
     """Hand out the tool calls the budget has now; wake up when the next frees."""
+    dispatch.nudge_taken()  # before reading the queue: what is nudged after, another run reads
     if wake:
         cache.delete(DISPATCH_WAKE_KEY)
     wait = dispatch.run()

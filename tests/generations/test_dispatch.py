@@ -8,14 +8,18 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from studio.generations import dispatch
 from studio.generations.budget import QueueView
 from studio.generations.models import ApiUsage, Generation, Status
 from studio.generations.services import generation_create
+from studio.generations.tasks import dispatch_work
 from studio.videogen import RateLimitedError, VideoGenClient, budget_from_settings
-from tests.conftest import wait_for
+from tests.conftest import delete_redis_keys, wait_for
 from tests.fixtures.factories import make_member, make_user, tasks_on_commit
 
 T0 = timezone.now() - timedelta(hours=1)
@@ -80,6 +84,56 @@ def test_the_queue_is_served_fairly_and_each_call_claims_one(
         assert dispatch.run() > 0
     assert tasks_on_commit(again) == []
     assert Generation.objects.filter(dispatched_at__isnull=False).count() == 3
+
+
+def test_a_run_reads_the_queue_once_and_shows_the_places_it_moved_once(
+    db, fresh_budget, django_capture_on_commit_callbacks
+):
+    # A burst of 3 calls, then one a second: a run hands out 3 of the 30 waiting.
+    fresh_budget.STUDIO_RATE_LIMITS = "tools=60/60"
+    user = make_user()
+    team = user.teams.get()
+    queued = [_queued(team, user, f"wait {n}", minutes=n) for n in range(30)]
+    Generation.objects.update(seq=0)
+
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks():
+        assert dispatch.run() > 0
+    # The queue is read once, not once per call (at 10,000 waiting, a read is ~50 ms).
+    reads = [q["sql"] for q in queries
+             if q["sql"].startswith("SELECT") and '"dispatched_at" IS NULL' in q["sql"]]
+    assert len(reads) == 1, reads
+    seqs = dict(Generation.objects.values_list("pk", "seq"))
+    moved = {pk for pk, seq in seqs.items() if seq}
+    # The three sent and the 20 next in line changed, together (one change number).
+    assert moved == {g.pk for g in queued[: 3 + dispatch.SHOW_MOVED]}
+    assert len({seqs[pk] for pk in moved}) == 1
+
+
+def test_a_burst_of_requests_is_one_dispatcher_run_in_the_queue(
+    db, settings, django_capture_on_commit_callbacks
+):
+    settings.STUDIO_RATE_LIMITS = "off"  # no budget: a run sends no wake-up of its own
+    delete_redis_keys()
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    # The Celery queue of dispatcher runs, under this test run's key prefix.
+    queue = f"{settings.REDIS_KEY_PREFIX}submit"
+    user = make_user()
+    team = user.teams.get()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            for n in range(5):
+                generation_create(team=team, user=user, prompt=f"burst {n}")
+        assert broker.llen(queue) == 1
+        # The run starts (it takes the mark, then reads the queue): what comes after
+        # gets a run of its own.
+        dispatch_work()
+        with django_capture_on_commit_callbacks(execute=True):
+            generation_create(team=team, user=user, prompt="after the run started")
+        # No worker here: the first message is still listed, beside the new run's.
+        # (The run's own submit messages wait for this test's transaction to commit.)
+        assert broker.llen(queue) == 2
+    finally:
+        delete_redis_keys()
 
 
 def test_cancelling_a_waiting_generation_frees_its_place_at_once(client, db, fresh_budget):
