@@ -33,13 +33,18 @@ def test_nothing_changed_while_work_is_in_flight_is_204(client_in, team, user):
     assert response.content == b""
 
 
-def test_nothing_changed_and_nothing_in_flight_stops_polling(client_in, team, user):
+def test_nothing_changed_and_nothing_in_flight_slows_the_poll_down(client_in, team, user):
     generation = generation_create(team=team, user=user, prompt="done")
     generation.move(Status.CANCELLED)
 
     response = client_in.get(URL, {"cursor": _seq(team)}, **HTMX)
 
-    assert response.status_code == 286
+    # Not 286 (htmx would stop the poller for good): the poll mode goes idle,
+    # out of band; the poller element itself is never replaced.
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="gallery-poll-mode" name="idle" value="1" hx-swap-oob="true"' in html
+    assert "gallery-poller" not in html
 
 
 def test_succeeded_but_not_stored_is_still_in_flight(client_in, team, user):
