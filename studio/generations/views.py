@@ -169,7 +169,7 @@ def gallery_updates(request):
 
     204: nothing changed; nothing changed and nothing is in flight: the page's
     poll mode, out of band, set to idle (a slower poll); otherwise out-of-band
-    swaps of only the changed cards (and the mode back to busy if it was idle).
+    swaps of only the changed cards, and the mode (back) to busy.
     A no-change answer reads only the team row the middleware already loaded
     and one indexed in-flight check.
     """
@@ -208,7 +208,6 @@ def gallery_updates(request):
             "new": [g for g in changed if g.created_seq > cursor],
             "updated": [g for g in changed if g.created_seq <= cursor],
             "cursor": max([team.change_seq, *(g.seq for g in changed)]),
-            "idle": idle,
         },
     )
 

@@ -72,6 +72,9 @@ def test_changed_card_comes_out_of_band_with_a_new_cursor(client_in, team, user)
     assert 'value="42"' in html
     assert "afterbegin:#gallery" not in html
     assert _cursor(response) == _seq(team)
+    # A change sets the quick poll, even for an answer not asked by an idle poll
+    # (a pushed copy of it): the next no-change answer decides whether to idle.
+    assert 'id="gallery-poll-mode" name="idle" value="" hx-swap-oob="true"' in html
 
 
 def test_new_cards_are_prepended_and_only_changed_cards_are_sent(client_in, team, user):
