@@ -112,12 +112,17 @@ def expected_remaining(
     before: tuple[float, int] | None, now: tuple[float, int]
 ) -> float | None:
     """Seconds to an execution's end, from two looks at its progress while running
-    ((unix time, percent) each), assuming a steady pace; None without a pace."""
+    ((unix time, percent) each; `before` is when it last moved), assuming a
+    steady pace; None without one (a single look: back off as usual)."""
     if before is None:
         return None
     (then, was), (at, progress) = before, now
-    if at <= then or progress <= was or progress >= 100:
-        return None  # no movement seen (stalled, or one look only): back off as usual
+    if at <= then or progress < was or progress >= 100:
+        return None
+    if progress == was:
+        # Not moved since `then` (a look within one percent, or a stall): as long
+        # again, so a stall backs off instead of being asked every POLL_SOONEST.
+        return at - then
     return (100 - progress) * (at - then) / (progress - was)
 
 

@@ -27,11 +27,16 @@ def test_the_pace_of_two_looks_gives_the_time_left():
 
 @pytest.mark.parametrize("before, now", [
     (None, (12.0, 40)),          # one look only
-    ((10.0, 40), (12.0, 40)),    # no movement: stalled
     ((12.0, 20), (12.0, 40)),    # no time between them
 ])
 def test_without_a_pace_there_is_no_guess(before, now):
     assert expected_remaining(before, now) is None
+
+
+def test_no_movement_waits_as_long_as_it_has_stood_still():
+    # Still 99 % two seconds after it got there: near its end, or stalled; a
+    # stall is then asked after 2, 4, 8 s..., not every POLL_SOONEST.
+    assert expected_remaining((10.0, 99), (12.0, 99)) == pytest.approx(2.0)
 
 
 def test_the_next_poll_comes_just_after_the_expected_end(settings):
