@@ -41,11 +41,14 @@ PASSWORD = "bench bench bench"
 OBSERVER = """
 () => {
   window.__seen = {};
+  window.__swapped = {};
   const check = () => {
     for (const card of document.querySelectorAll('article.card[data-status="succeeded"]')) {
       const id = card.id.replace('generation-', '');
       if (window.__seen[id]) continue;
       const images = [...card.querySelectorAll('.batch img')];
+      // The card with its <img> tags is in the page; the thumbnails may still load.
+      if (images.length && !window.__swapped[id]) window.__swapped[id] = Date.now();
       if (images.length && images.every(i => i.complete && i.naturalWidth > 0)) {
         window.__seen[id] = Date.now();
       }
@@ -76,7 +79,7 @@ def main() -> None:
         stack.start_beat()
         web = start_asgi(stack, push=False)
         user = make_member(password=PASSWORD)
-        figures, overheads = {}, {}
+        figures, overheads, hops = {}, {}, {}
         from playwright.sync_api import sync_playwright
 
         from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
@@ -106,7 +109,8 @@ def main() -> None:
                 page.evaluate(OBSERVER)
                 if mode.endswith("push"):
                     page.wait_for_selector("body[data-live=open]", timeout=10_000)
-                figures[mode], overheads[mode] = run(stack, page, user, args.generations, mode)
+                figures[mode], overheads[mode], hops[mode] = run(
+                    stack, page, user, args.generations, mode)
             browser.close()
 
     broker = "embedded broker" if args.embedded else "Redis"
@@ -119,6 +123,13 @@ def main() -> None:
     print("Studio's overhead, created -> images visible, minus the execution's own time:")
     for mode, values in overheads.items():
         print(f"  {mode:14s} p50 {median(values):6.2f} s   p95 {percentile(values, 0.95):6.2f} s")
+    print("Where the time goes (p50 / p95 of each hop, s): end = the sandbox's finish, "
+          "webhook = received, moved = Studio's succeeded, stored = ingested, "
+          "card = in the page, decoded = thumbnails shown:")
+    for mode, table in hops.items():
+        print(f"  {mode:14s} " + "  ".join(
+            f"{name} {median(values):.2f}/{percentile(values, 0.95):.2f}"
+            for name, values in table.items() if values))
     print(f"(load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
@@ -142,7 +153,7 @@ def start_asgi(stack: Stack, *, push: bool):
     return process
 
 
-def run(stack, page, user, count: int, mode: str) -> tuple[list[float], list[float]]:
+def run(stack, page, user, count: int, mode: str):
     from studio.generations.models import Generation
     from studio.generations.services import generation_create
 
@@ -163,25 +174,41 @@ def run(stack, page, user, count: int, mode: str) -> tuple[list[float], list[flo
         wait_until(lambda g=generation: page.evaluate(f"window.__seen['{g.pk}']"), 90,
                    f"card {generation.pk} shown", interval=0.05)
     seen = page.evaluate("window.__seen")
+    swapped = page.evaluate("window.__swapped")
     from studio.webhooks.models import WebhookDelivery
 
     # The moment the execution succeeded: the webhook's occurredAt (the sandbox's
     # own finish time) where one came; otherwise submitted_at + pending + running,
     # which is taken before the POST, so it errs early (a latency a little long).
-    occurred = {
-        d.execution_id: d.payload.get("occurredAt")
+    deliveries = {
+        d.execution_id: d
         for d in WebhookDelivery.objects.filter(event__endswith="succeeded")
     }
     latencies, overheads = [], []
+    # Hop by hop, each from the previous stamp: the sandbox's end, the webhook's
+    # arrival (webhook modes), the move to succeeded, the ingest's end, the card
+    # swapped into the page, its thumbnails decoded.
+    hops = {name: [] for name in ("webhook", "moved", "stored", "card", "decoded")}
     for generation in Generation.objects.filter(pk__in=[g.pk for g in generations]):
-        succeeded_at = occurred.get(generation.remote_execution_id) or (
+        delivery = deliveries.get(generation.remote_execution_id)
+        succeeded_at = (delivery.payload.get("occurredAt") if delivery else None) or (
             generation.submitted_at.timestamp() + PENDING + running[generation.pk])
         visible = seen[str(generation.pk)] / 1000
         latencies.append(visible - succeeded_at)
         overheads.append(visible - created_at[generation.pk] - PENDING - running[generation.pk])
+        stamps = [succeeded_at]
+        if delivery is not None:
+            stamps.append(delivery.received_at.timestamp())
+            hops["webhook"].append(stamps[-1] - stamps[-2])
+        for name, at in (("moved", generation.finished_at.timestamp()),
+                         ("stored", generation.ingested_at.timestamp()),
+                         ("card", swapped.get(str(generation.pk), seen[str(generation.pk)]) / 1000),
+                         ("decoded", visible)):
+            hops[name].append(at - stamps[-1])
+            stamps.append(at)
     print(f"{mode}: " + " ".join(f"{v:.2f}" for v in sorted(latencies)))
     time.sleep(0.5)
-    return latencies, overheads
+    return latencies, overheads, hops
 
 
 if __name__ == "__main__":

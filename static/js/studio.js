@@ -310,3 +310,27 @@
     if (event.isTrusted && event.target.dataset) delete event.target.dataset.recalled;
   });
 })();
+
+// The studio's poller (generations/studio.html#poller) ticks every second and is
+// never replaced; while #gallery-poll-mode says idle (nothing in flight), only
+// every data-idle-every-th second's tick asks. Pushes and "studio:poll" always ask.
+(function () {
+  "use strict";
+  var lastAsked = 0;
+  function poller(event) {
+    var elt = event.detail && event.detail.elt;
+    return elt && elt.id === "gallery-poller" ? elt : null;
+  }
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = poller(event);
+    if (!elt || event.detail.triggeringEvent) return;
+    var mode = document.getElementById("gallery-poll-mode");
+    if (!mode || mode.value !== "1") return;
+    var every = Number(elt.dataset.idleEvery || 5) * 1000;
+    // A little slack: the timer's ticks are not exactly a second apart.
+    if (Date.now() - lastAsked < every - 250) event.preventDefault();
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (poller(event)) lastAsked = Date.now();
+  });
+})();

@@ -178,5 +178,7 @@ def make_thumbnail(fileobj: BinaryIO) -> bytes:
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
         out = io.BytesIO()
-        image.save(out, format="WEBP", quality=82, method=4)
+        # method 2, not 4: a third of the encoding time (it is on the way to the
+        # card), for files a few per cent larger.
+        image.save(out, format="WEBP", quality=82, method=2)
     return out.getvalue()

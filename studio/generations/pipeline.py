@@ -58,6 +58,11 @@ CHECK_SLACK = timedelta(seconds=0.5)
 # search). VideoGen keeps those at least 24 hours; one older than this is uploaded
 # again rather than risk a refused submit.
 REFERENCE_LIFETIME = timedelta(hours=23)
+# Polling hugs an execution's expected end (from its progress percentage, the
+# only clock VideoGen offers): this long after it, and never sooner than
+# POLL_SOONEST after the last look, so a wrong guess costs a GET, not a storm.
+EXPECTED_END_MARGIN = 0.05
+POLL_SOONEST = 0.25
 # How often a long ingest says it is still at work (well inside STUDIO_RECONCILE_GRACE).
 INGEST_HEARTBEAT_SECONDS = 10.0
 
@@ -71,10 +76,11 @@ def executions_pushed() -> bool:
     return any(check() for check in _push_checks)
 
 
-def poll_delay(check_count: int) -> float:
-    """The next poll's delay: the backoff, but never faster than the execution-GET
-    budget left this hour allows for every execution in flight together."""
-    delay = next_check_delay(check_count)
+def poll_delay(check_count: int, remaining: float | None = None) -> float:
+    """The next poll's delay: the backoff (or sooner, just after the expected
+    end), but never faster than the execution-GET budget left this hour allows
+    for every execution in flight together."""
+    delay = next_check_delay(check_count, remaining)
     client_budget = budget_from_settings()
     state = client_budget.state(EXECUTIONS) if client_budget is not None else None
     if state is None:
@@ -88,14 +94,36 @@ def poll_delay(check_count: int) -> float:
     return max(delay, max(1, in_flight) * window_left / state.left)
 
 
-def next_check_delay(check_count: int) -> float:
+def next_check_delay(check_count: int, remaining: float | None = None) -> float:
     """Back off from STUDIO_POLL_FIRST_DELAY to STUDIO_POLL_MAX_DELAY; with
-    webhooks delivering the news, polling is only a slow fallback."""
+    webhooks delivering the news, polling is only a slow fallback. `remaining`:
+    the expected time to the execution's end; the next poll comes just after it
+    when that is sooner than the backoff."""
     delay = settings.STUDIO_POLL_FIRST_DELAY * settings.STUDIO_POLL_BACKOFF**check_count
     delay = min(delay, settings.STUDIO_POLL_MAX_DELAY)
     if executions_pushed():
-        delay = max(delay, settings.STUDIO_WEBHOOK_FALLBACK_POLL_DELAY)
+        return max(delay, settings.STUDIO_WEBHOOK_FALLBACK_POLL_DELAY)
+    if remaining is not None:
+        delay = min(delay, max(POLL_SOONEST, remaining + EXPECTED_END_MARGIN))
     return delay
+
+
+def expected_remaining(
+    before: tuple[float, int] | None, now: tuple[float, int]
+) -> float | None:
+    """Seconds to an execution's end, from two looks at its progress while running
+    ((unix time, percent) each; `before` is when it last moved), assuming a
+    steady pace; None without one (a single look: back off as usual)."""
+    if before is None:
+        return None
+    (then, was), (at, progress) = before, now
+    if at <= then or progress < was or progress >= 100:
+        return None
+    if progress == was:
+        # Not moved since `then` (a look within one percent, or a stall): as long
+        # again, so a stall backs off instead of being asked every POLL_SOONEST.
+        return at - then
+    return (100 - progress) * (at - then) / (progress - was)
 
 
 def _load(generation_id: int) -> Generation | None:
@@ -341,12 +369,25 @@ def check(generation_id: int) -> float | None:
             return delay
         generation.move(Status.FAILED, error_code=exc.code or "", error_message=user_message(exc))
         return None
+    # The last progress seen while running, and when (a move stamps updated_at;
+    # bookkeeping updates do not): with this look, the pace of the execution.
+    before = (
+        (generation.updated_at.timestamp(), generation.progress)
+        if generation.status == Status.RUNNING and generation.progress > 0
+        else None
+    )
+    looked_at = time.time()
     if generation.retry_note:
         generation.touch(retry_note="", retry_at=None)
 
     if apply_execution(generation, execution):
         return None
-    return _schedule_next_check(generation)
+    remaining = (
+        expected_remaining(before, (looked_at, execution.progress or 0))
+        if execution.status == "running"
+        else None
+    )
+    return _schedule_next_check(generation, remaining=remaining)
 
 
 def apply_execution(generation: Generation, execution) -> bool:
@@ -395,8 +436,10 @@ def apply_execution(generation: Generation, execution) -> bool:
     return False
 
 
-def _schedule_next_check(generation: Generation, at_least: float | None = None) -> float:
-    delay = max(poll_delay(generation.check_count), at_least or 0)
+def _schedule_next_check(
+    generation: Generation, at_least: float | None = None, remaining: float | None = None
+) -> float:
+    delay = max(poll_delay(generation.check_count, remaining), at_least or 0)
     # Bookkeeping only: not a change the gallery needs to see.
     Generation.objects.filter(pk=generation.pk).update(
         check_count=generation.check_count + 1,

@@ -9,13 +9,10 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import (
     HttpResponseClientRefresh,
-    HttpResponseStopPolling,
     trigger_client_event,
 )
 
@@ -31,6 +28,8 @@ PAGE = "generations/studio.html"
 RESULT_PAGE = "generations/result.html"
 TRASH_PAGE = "generations/trash.html"
 COST = "generations/cost.html"
+# The studio page's poller asks for updates at once on this event (from a response).
+POLL_NOW = "studio:poll"
 
 
 def _require_generate_permission(request) -> None:
@@ -80,11 +79,12 @@ def generation_create(request):
     if not request.htmx:
         return redirect("studio")
     # A fresh form that keeps the settings, so the next try is one edit away,
-    # and a poller that fetches the new card at once (and restarts polling).
+    # and the page's poller asked at once for the new card (studio:poll).
     # A new key too: the next post is another request, not this one again.
     dropped = ("references", "reference_ids", "idempotency_key")
     kept = {k: v for k, v in data.items() if k not in dropped}
-    return render(request, f"{PAGE}#created", {"form": GenerationForm(initial=kept)})
+    response = render(request, f"{PAGE}#generation-form", {"form": GenerationForm(initial=kept)})
+    return trigger_client_event(response, POLL_NOW)
 
 
 @require_GET
@@ -167,9 +167,9 @@ def generation_resubmit(request, pk: int):
 def gallery_updates(request):
     """What changed since the client's cursor.
 
-    204: nothing changed; 286: nothing changed and nothing is in flight (htmx
-    stops the quick poll and a slower idle one takes over, out of band);
-    otherwise out-of-band swaps of only the changed cards.
+    204: nothing changed; nothing changed and nothing is in flight: the page's
+    poll mode, out of band, set to idle (a slower poll); otherwise out-of-band
+    swaps of only the changed cards, and the mode (back) to busy.
     A no-change answer reads only the team row the middleware already loaded
     and one indexed in-flight check.
     """
@@ -195,9 +195,8 @@ def gallery_updates(request):
         # what members see, so their galleries keep asking (two indexed reads).
         if review_in_progress(team=team):
             return HttpResponse(status=204)
-        # Stop the quick poll; its out-of-band replacement is the idle one.
-        idle_poller = {"idle": True, "oob": True}
-        return HttpResponseStopPolling(render_to_string(f"{PAGE}#poller", idle_poller, request))
+        # The quick poll slows down to the idle one (the poller itself stays).
+        return render(request, f"{PAGE}#poll-mode", {"idle": True, "oob": True})
     changed = selectors.generations_changed_since(team=team, cursor=cursor)
     if changed is None:
         return HttpResponseClientRefresh()
@@ -209,7 +208,6 @@ def gallery_updates(request):
             "new": [g for g in changed if g.created_seq > cursor],
             "updated": [g for g in changed if g.created_seq <= cursor],
             "cursor": max([team.change_seq, *(g.seq for g in changed)]),
-            "idle": idle,
         },
     )
 
@@ -305,15 +303,12 @@ def _done(request, message: str):
     if not request.htmx:
         messages.success(request, message)
         return redirect("studio")
-    return trigger_client_event(_poller_if_studio(request), "studio:done", {"message": message})
+    return _poll_now(trigger_client_event(HttpResponse(), "studio:done", {"message": message}))
 
 
-def _poller_if_studio(request) -> HttpResponse:
-    """The studio page's poller, restarted; other pages (the gallery's viewer)
-    have none, and an out-of-band swap without a target is a console error."""
-    if request.htmx.current_url_abs_path != reverse("studio"):
-        return HttpResponse(status=200)
-    return render(request, f"{PAGE}#poller", {"start_now": True, "oob": True})
+def _poll_now(response: HttpResponse) -> HttpResponse:
+    """The studio page's poller asks at once (other pages have none: no one listens)."""
+    return trigger_client_event(response, POLL_NOW)
 
 
 # --- results ----------------------------------------------------------------
@@ -411,7 +406,7 @@ def _started(request, message: str):
     """After starting work from a button: restart the gallery's polling, say so."""
     if not request.htmx:
         return redirect("studio")
-    return trigger_client_event(_poller_if_studio(request), "studio:done", {"message": message})
+    return _poll_now(trigger_client_event(HttpResponse(), "studio:done", {"message": message}))
 
 
 def _forbidden(request, message: str):

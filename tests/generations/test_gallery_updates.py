@@ -33,13 +33,18 @@ def test_nothing_changed_while_work_is_in_flight_is_204(client_in, team, user):
     assert response.content == b""
 
 
-def test_nothing_changed_and_nothing_in_flight_stops_polling(client_in, team, user):
+def test_nothing_changed_and_nothing_in_flight_slows_the_poll_down(client_in, team, user):
     generation = generation_create(team=team, user=user, prompt="done")
     generation.move(Status.CANCELLED)
 
     response = client_in.get(URL, {"cursor": _seq(team)}, **HTMX)
 
-    assert response.status_code == 286
+    # Not 286 (htmx would stop the poller for good): the poll mode goes idle,
+    # out of band; the poller element itself is never replaced.
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="gallery-poll-mode" name="idle" value="1" hx-swap-oob="true"' in html
+    assert "gallery-poller" not in html
 
 
 def test_succeeded_but_not_stored_is_still_in_flight(client_in, team, user):
@@ -67,6 +72,9 @@ def test_changed_card_comes_out_of_band_with_a_new_cursor(client_in, team, user)
     assert 'value="42"' in html
     assert "afterbegin:#gallery" not in html
     assert _cursor(response) == _seq(team)
+    # A change sets the quick poll, even for an answer not asked by an idle poll
+    # (a pushed copy of it): the next no-change answer decides whether to idle.
+    assert 'id="gallery-poll-mode" name="idle" value="" hx-swap-oob="true"' in html
 
 
 def test_new_cards_are_prepended_and_only_changed_cards_are_sent(client_in, team, user):
