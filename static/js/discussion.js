@@ -103,6 +103,9 @@
   // A closed viewer stops asking about its comments (its content stays in the dialog).
   document.addEventListener("close", function (event) {
     if (event.target.id !== "lightbox") return;
-    event.target.querySelectorAll("[data-comments-poller]").forEach(function (el) { el.remove(); });
+    event.target.querySelectorAll("[data-comments-poller]").forEach(function (el) {
+      htmx.trigger(el, "htmx:abort"); // a poll in flight would answer into a removed element
+      el.remove();
+    });
   }, true);
 })();

@@ -16,6 +16,17 @@
   }
   window.StudioUI = { toast: toast };
 
+  // An element swapped out while its request was in flight (a poller replaced by
+  // another answer's out-of-band copy, a viewer that moved to the next image)
+  // must not swap that request's answer: htmx would look for the answer's
+  // out-of-band targets inside the detached element, find none, and report
+  // htmx:oobErrorNoTarget. Its replacement asks again, so nothing is lost.
+  document.addEventListener("htmx:beforeCleanupElement", function (event) {
+    event.target.addEventListener("htmx:beforeSwap", function (swap) {
+      if (!swap.target.isConnected) swap.detail.shouldSwap = false;
+    });
+  });
+
   // Tiles and placeholders carry their ratio in data-ar; the CSP forbids
   // inline styles, so it becomes a custom property through the CSSOM.
   function applyRatios(root) {

@@ -4,11 +4,12 @@ A day is settled when it ended over an hour ago and none of the generations
 created on it is still on its way (queued, at VideoGen, or succeeded and not yet
 stored): nothing that happens later moves its figures. Images sent to the Trash
 count as delivered, live and rolled up alike (a record of what was made, as a
-bill is); only a purge, weeks later, could lower a day that was not rolled up. Its rows (models.UsageDay) are written by the
-first usage view that needs them; days not settled yet are counted from the
-generations on every view, so the live part is a day or two of work, whatever
-the size of the team. (Rows written later with a creation time in a rolled-up
-day, as only seed scripts and tests do, are not counted in it.)
+bill is); only a purge, weeks later, could lower a day that was not rolled up.
+Its rows (models.UsageDay) are written by the first usage view that needs them;
+days not settled yet are counted from the generations on every view, so the
+live part is a day or two of work, whatever the size of the team. (Rows written
+later with a creation time in a rolled-up day, as only seed scripts and tests
+do, are not counted in it.)
 """
 
 from __future__ import annotations

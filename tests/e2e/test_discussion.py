@@ -187,3 +187,54 @@ def test_discuss_decide_and_deliver(contexts, live_server, studio_team, results_
     expect(client.get_by_role("heading", name="This link has expired")).to_be_visible()
     expect(client.get_by_text("Harbour campaign")).to_have_count(0)
     assert client_context.request.get(f"{live_server.url}{media}").status == 404
+
+
+OOB_ERRORS = """
+() => {
+  window.__oobErrors = [];
+  document.addEventListener('htmx:oobErrorNoTarget',
+    (e) => window.__oobErrors.push(e.detail.target));
+}
+"""
+
+
+def test_a_comment_posted_during_the_threads_poll_leaves_no_oob_error(
+    contexts, live_server, studio_team
+):
+    """The comment answer replaces the thread's poller (out of band) while that poller's
+    own request is still out: its late answer must not be swapped into the detached
+    poller (htmx would report htmx:oobErrorNoTarget for the thread and the poller)."""
+    _team, _anna, _ben, results, _board = studio_team
+    _, anna = contexts()
+    errors = []
+    anna.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    sign_in(anna, live_server, "anna")
+    anna.goto(reverse("result_detail", args=[results[0].pk]))
+    anna.evaluate(OOB_ERRORS)
+
+    held = []
+
+    def hold_one(route):
+        if not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    anna.route("**/comments/updates/**", hold_one)
+    anna.wait_for_timeout(100)
+    for _ in range(100):  # the thread asks every 2 s
+        if held:
+            break
+        anna.wait_for_timeout(50)
+    assert held, "the thread never polled"
+
+    anna.get_by_label("Comment", exact=True).fill("Posted while the thread was asking")
+    with anna.expect_response(lambda r: r.request.method == "POST" and "/comments" in r.url):
+        anna.get_by_role("button", name="Post comment").click()
+    held[0].continue_()  # the poll answers after its poller was replaced
+
+    expect(anna.locator(".comment")).to_have_count(1)
+    anna.wait_for_timeout(2_500)  # the replacement poller asks again
+    assert anna.evaluate("window.__oobErrors") == []
+    assert errors == []
+    expect(anna.locator(".comment")).to_have_count(1)
