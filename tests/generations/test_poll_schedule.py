@@ -14,6 +14,7 @@ from studio.generations.pipeline import (
     next_check_delay,
 )
 from studio.generations.services import generation_create
+from studio.webhooks.selectors import forget_webhooks_enabled
 from tests.conftest import wait_for
 from tests.fixtures.factories import make_user
 
@@ -39,7 +40,9 @@ def test_no_movement_waits_as_long_as_it_has_stood_still():
     assert expected_remaining((10.0, 99), (12.0, 99)) == pytest.approx(2.0)
 
 
-def test_the_next_poll_comes_just_after_the_expected_end(settings):
+def test_the_next_poll_comes_just_after_the_expected_end(settings, db):
+    # No webhook endpoint (this test's database), and none remembered from another test.
+    forget_webhooks_enabled()
     settings.STUDIO_POLL_FIRST_DELAY, settings.STUDIO_POLL_BACKOFF = 1.5, 1.3
     settings.STUDIO_POLL_MAX_DELAY = 30.0
     backoff = 1.5 * 1.3**4
