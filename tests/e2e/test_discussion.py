@@ -24,6 +24,7 @@ from studio.generations.models import Generation, Status
 from studio.generations.services import generation_create
 from studio.teams.models import Membership, Role
 from tests.conftest import wait_for
+from tests.fixtures.browser import OOB_ERRORS, hold_next_request
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -189,15 +190,6 @@ def test_discuss_decide_and_deliver(contexts, live_server, studio_team, results_
     assert client_context.request.get(f"{live_server.url}{media}").status == 404
 
 
-OOB_ERRORS = """
-() => {
-  window.__oobErrors = [];
-  document.addEventListener('htmx:oobErrorNoTarget',
-    (e) => window.__oobErrors.push(e.detail.target));
-}
-"""
-
-
 def test_a_comment_posted_during_the_threads_poll_leaves_no_oob_error(
     contexts, live_server, studio_team
 ):
@@ -212,26 +204,12 @@ def test_a_comment_posted_during_the_threads_poll_leaves_no_oob_error(
     anna.goto(reverse("result_detail", args=[results[0].pk]))
     anna.evaluate(OOB_ERRORS)
 
-    held = []
-
-    def hold_one(route):
-        if not held:
-            held.append(route)
-        else:
-            route.continue_()
-
-    anna.route("**/comments/updates/**", hold_one)
-    anna.wait_for_timeout(100)
-    for _ in range(100):  # the thread asks every 2 s
-        if held:
-            break
-        anna.wait_for_timeout(50)
-    assert held, "the thread never polled"
+    held = hold_next_request(anna, "**/comments/updates/**")  # the thread asks every 2 s
 
     anna.get_by_label("Comment", exact=True).fill("Posted while the thread was asking")
     with anna.expect_response(lambda r: r.request.method == "POST" and "/comments" in r.url):
         anna.get_by_role("button", name="Post comment").click()
-    held[0].continue_()  # the poll answers after its poller was replaced
+    held.continue_()  # the poll answers after its poller was replaced
 
     expect(anna.locator(".comment")).to_have_count(1)
     anna.wait_for_timeout(2_500)  # the replacement poller asks again

@@ -6,7 +6,6 @@ Real parts only: the live server, a Celery worker in this process, the sandbox o
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from django.urls import reverse
@@ -14,6 +13,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from studio.generations.models import Generation, Result, Status
+from tests.fixtures.browser import OOB_ERRORS, hold_next_request
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -134,15 +134,6 @@ def test_empty_prompt_is_explained_next_to_the_prompt(page, live_server, results
     page.screenshot(path=results_dir / "empty-prompt.png")
 
 
-OOB_ERRORS = """
-() => {
-  window.__oobErrors = [];
-  document.addEventListener('htmx:oobErrorNoTarget',
-    (e) => window.__oobErrors.push(e.detail.target));
-}
-"""
-
-
 def test_a_generate_and_a_push_during_a_poll_leave_no_oob_error(page, live_server, worker):
     """The crossing behind a console error in ~1 of 4 sessions: the page's update poll
     is in flight when the Generate answer (and a push) arrive. The answer to that poll
@@ -159,17 +150,7 @@ def test_a_generate_and_a_push_during_a_poll_leave_no_oob_error(page, live_serve
     page.evaluate("window.__poller = document.getElementById('gallery-poller')")
 
     # Hold the next update poll in flight (the request waits here, unanswered).
-    held = []
-    def hold_one(route):
-        if not held:
-            held.append(route)
-        else:
-            route.continue_()
-    page.route("**/generations/updates/**", hold_one)
-    deadline = time.monotonic() + 10
-    while not held and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert held, "the page never polled for updates"
+    held = hold_next_request(page, "**/generations/updates/**")
 
     # Meanwhile: Generate (its answer comes back while the poll is still out) and a push.
     page.get_by_label("Prompt").fill(PROMPT)
@@ -177,7 +158,7 @@ def test_a_generate_and_a_push_during_a_poll_leave_no_oob_error(page, live_serve
                               and r.url.endswith(reverse("generation_create"))):
         page.get_by_role("button", name="Generate").click()
     page.evaluate("htmx.trigger(document.getElementById('gallery-poller'), 'sse:change')")
-    held[0].continue_()
+    held.continue_()
 
     card = page.locator("#gallery article.card")
     expect(card).to_have_count(1, timeout=5_000)
