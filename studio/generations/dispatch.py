@@ -188,6 +188,11 @@ def _show_queue_moved(claimed: list[int], rest: list[int]) -> None:
         by_team.setdefault(team_id, []).append(pk)
     for team_id, pks in by_team.items():
         with transaction.atomic():
+            # The generations' rows first, then the team's counter: the order
+            # Generation.move takes them in. The other order deadlocked on PostgreSQL
+            # with a submit moving one of these cards meanwhile.
+            list(Generation.objects.filter(pk__in=pks).order_by("pk").select_for_update()
+                 .values_list("pk", flat=True))
             seq = Team(pk=team_id).next_change_seq()
             Generation.objects.filter(pk__in=pks).update(seq=seq)
 

@@ -255,3 +255,57 @@ def test_the_budget_page_says_when_videogens_window_opened_beside_studios_hour(
     # the window opened with that call (a minute may have turned meanwhile)
     opened = {before, timezone.localtime().strftime("%H:%M")}
     assert any(f'<span class="muted">since {t}</span>' in page for t in opened)
+
+
+@pytest.mark.skipif("sqlite" in connection.settings_dict["ENGINE"],
+                    reason="row locks: SQLite serialises every write instead")
+def test_showing_the_queue_moved_does_not_deadlock_with_a_submit_moving_a_card(
+    transactional_db,
+):
+    """A submit moves its generation (its row, then the team's change counter) while
+    the dispatcher re-shows the front of the queue, that card among them. Both take
+    the rows in the same order, so one waits for the other instead of a deadlock."""
+    import threading
+
+    from django.db import connection as conn
+    from django.db import transaction
+
+    from studio.teams.models import Team
+
+    user = make_user()
+    team = user.teams.get()
+    generation = Generation.objects.create(team=team, created_by=user, prompt="p",
+                                           status=Status.QUEUED)
+    holding, failures = threading.Event(), []
+
+    def submit():  # as Generation.move: the generation's row first, then the team's
+        try:
+            with transaction.atomic():
+                Generation.objects.filter(pk=generation.pk).update(status=Status.SUBMITTING)
+                holding.set()
+                time.sleep(0.5)  # the dispatcher is at the team's counter meanwhile
+                Team(pk=team.pk).next_change_seq()
+        except Exception as exc:  # a deadlock: PostgreSQL aborts one of the two
+            failures.append(exc)
+        finally:
+            conn.close()
+
+    def show():
+        holding.wait(5)
+        try:
+            dispatch._show_queue_moved([generation.pk], [])
+        except Exception as exc:
+            failures.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=submit), threading.Thread(target=show)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert failures == []
+    generation.refresh_from_db()
+    assert generation.status == Status.SUBMITTING
+    team.refresh_from_db()
+    assert generation.seq == team.change_seq == 2  # both changes, the show's last
