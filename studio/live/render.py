@@ -13,7 +13,9 @@ refresh, a new cookie, another team) is not pushed: the tab fetches instead.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -93,8 +95,8 @@ def _environ(viewer: Viewer, path: str, query: str) -> dict:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": viewer.remote_addr,
         "wsgi.url_scheme": viewer.scheme,
-        "wsgi.input": _EMPTY,
-        "wsgi.errors": _ERRORS,
+        "wsgi.input": io.BytesIO(),  # a GET: no body
+        "wsgi.errors": sys.stderr,
         # As the page's poller asks (hx-get from #gallery-poller).
         "HTTP_HX_REQUEST": "true",
         "HTTP_HX_TARGET": "gallery-poller",
@@ -103,25 +105,6 @@ def _environ(viewer: Viewer, path: str, query: str) -> dict:
     for name, value in viewer.headers:
         environ["HTTP_" + name.upper().replace("-", "_")] = value
     return environ
-
-
-class _Empty:
-    def read(self, *args):
-        return b""
-
-    def readline(self, *args):
-        return b""
-
-
-class _Errors:
-    def write(self, text):
-        pass
-
-    def flush(self):
-        pass
-
-
-_EMPTY, _ERRORS = _Empty(), _Errors()
 
 
 def render_updates(viewer: Viewer, team_id: int, cursor: int) -> Update | None:
