@@ -8,11 +8,11 @@ import json
 import zipfile
 
 import pytest
-from django.urls import reverse
 from PIL import Image
 from playwright.sync_api import expect
 
 from studio.generations.models import Generation, Status, Tool
+from tests.fixtures.browser import sign_in
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -21,13 +21,9 @@ PASSWORD = "a long enough passphrase"
 PROMPT = "A red bicycle leaning on a blue wall"
 
 
-def _sign_in(page, username):
+def _sign_in(page, base_url, username):
     make_user(username, password=PASSWORD)
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Generate")).to_be_visible()
+    sign_in(page, base_url, username, PASSWORD)
 
 
 def _open_viewer(page, thumbnail):
@@ -37,8 +33,8 @@ def _open_viewer(page, thumbnail):
     return viewer
 
 
-def test_generate_upscale_remove_background_and_zip(page, celery_worker, results_dir):
-    _sign_in(page, "fatima")
+def test_generate_upscale_remove_background_and_zip(page, live_server, celery_worker, results_dir):
+    _sign_in(page, live_server.url, "fatima")
     page.evaluate("window.__noReload = 1")
     page.get_by_label("Prompt").fill(PROMPT)
     page.get_by_label("Aspect ratio").select_option("1:1")

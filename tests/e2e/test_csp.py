@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from tests.fixtures.browser import sign_in
 from tests.fixtures.factories import make_user
 from tests.gallery.factories import make_results
 
@@ -26,11 +27,7 @@ def test_member_pages_report_no_policy_violation(page, live_server):
     user = make_user("ines", PASSWORD)
     make_results(user.teams.get(), user, 3, prompt="A paper crane on a desk")
     page.context.add_init_script(script=RECORD_VIOLATIONS)
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill("ines")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, "ines", PASSWORD)
 
     for name in ("studio", "gallery", "team_settings"):
         page.goto(reverse(name))

@@ -24,7 +24,7 @@ from studio.generations.models import Generation, Status
 from studio.generations.services import generation_create
 from studio.teams.models import Membership, Role
 from tests.conftest import wait_for
-from tests.fixtures.browser import OOB_ERRORS, hold_next_request
+from tests.fixtures.browser import OOB_ERRORS, hold_next_request, sign_in
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -51,14 +51,6 @@ def contexts(browser, live_server):
     yield open_context
     for context in opened:
         context.close()
-
-
-def sign_in(page, live_server, username):
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
 
 
 @pytest.fixture
@@ -94,12 +86,12 @@ def test_discuss_decide_and_deliver(contexts, live_server, studio_team, results_
 
     # Ben looks at the image; Anna opens it too.
     _, ben = contexts()
-    sign_in(ben, live_server, "ben")
+    sign_in(ben, live_server.url, "ben", PASSWORD)
     ben.goto(viewer_url)
     expect(ben.get_by_text("No comments yet.")).to_be_visible()
     expect(ben.locator("#notification-bell .bell__count")).to_have_count(0)
     _, anna = contexts()
-    sign_in(anna, live_server, "anna")
+    sign_in(anna, live_server.url, "anna", PASSWORD)
     anna.goto(viewer_url)
 
     # 1. Anna writes "@be", the name completes as she types, she posts it.
@@ -200,7 +192,7 @@ def test_a_comment_posted_during_the_threads_poll_leaves_no_oob_error(
     _, anna = contexts()
     errors = []
     anna.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    sign_in(anna, live_server, "anna")
+    sign_in(anna, live_server.url, "anna", PASSWORD)
     anna.goto(reverse("result_detail", args=[results[0].pk]))
     anna.evaluate(OOB_ERRORS)
 

@@ -19,6 +19,7 @@ from studio.generations.models import Generation, Result, Reuse
 from studio.generations.services import generation_create
 from studio.sandbox.analysis import COLOUR_NAMES
 from tests.conftest import wait_for
+from tests.fixtures.browser import sign_in
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -65,15 +66,6 @@ def words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
-def sign_in(page, live_server, username):
-    page.context.clear_cookies()
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/", timeout=30_000)  # a loaded CI machine
-
-
 def shoot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width in (1440, 390):
@@ -100,7 +92,7 @@ def test_find_by_description_more_like_this_and_already_made(page, live_server, 
     assert colour not in words(LIGHTHOUSE)
 
     # 1. A word only the lighthouse's description has finds it, by its description.
-    sign_in(page, live_server, "ann")
+    sign_in(page, live_server.url, "ann", PASSWORD)
     page.goto(reverse("gallery"))
     page.get_by_label("Search", exact=True).press_sequentially(colour, delay=30)
     tile = page.locator(f"#tile-{lighthouse[0].pk}")
@@ -149,7 +141,7 @@ def test_find_by_description_more_like_this_and_already_made(page, live_server, 
     assert Generation.objects.filter(team=team_a).count() == 2  # nothing paid twice
 
     # 4. Team B, the same prompts: only its own images, in every one of these.
-    sign_in(page, live_server, "bob")
+    sign_in(page, live_server.url, "bob", PASSWORD)
     page.goto(f"{reverse('gallery')}?q={colour}")
     expect(page.locator(f"#tile-{b_lighthouse[0].pk}")).to_be_visible()
     shown = {int(t) for t in page.locator(".tile").evaluate_all(

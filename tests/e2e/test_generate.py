@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from studio.generations.models import Generation, Result, Status
-from tests.fixtures.browser import OOB_ERRORS, hold_next_request
+from tests.fixtures.browser import OOB_ERRORS, hold_next_request, sign_in
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -110,11 +110,7 @@ def test_sign_up_generate_and_open_an_image(page, live_server, worker, tmp_path,
 
 def test_empty_prompt_is_explained_next_to_the_prompt(page, live_server, results_dir):
     make_user("frank", password=PASSWORD)
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill("frank")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, "frank", PASSWORD)
 
     page.evaluate("window.__noReload = 1")
     page.get_by_label("Prompt").fill("   ")
@@ -139,11 +135,7 @@ def test_a_generate_and_a_push_during_a_poll_leave_no_oob_error(page, live_serve
     is in flight when the Generate answer (and a push) arrive. The answer to that poll
     must still find #gallery, #gallery-cursor and the poll mode in the page."""
     make_user("gina", password=PASSWORD)
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill("gina")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, "gina", PASSWORD)
     errors = []
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.evaluate(OOB_ERRORS)

@@ -23,6 +23,7 @@ from studio.gallery.models import Collection
 from studio.generations.images import make_thumbnail
 from studio.generations.models import Generation, Result, Status, Tool
 from studio.teams.models import Invitation
+from tests.fixtures.browser import sign_in
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -96,11 +97,7 @@ def _open(browser, live_server, viewport, scheme, username="ines"):
         lambda m: errors.append(f"{m.text} at {m.location}") if m.type == "error" else None,
     )
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, username, PASSWORD)
     return context, page, errors
 
 

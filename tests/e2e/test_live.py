@@ -16,6 +16,7 @@ from studio.generations.services import generation_create, generation_delete
 from studio.teams.models import Membership
 from tests.conftest import wait_for
 from tests.fixtures.asgi import AsgiServer
+from tests.fixtures.browser import sign_in
 from tests.fixtures.factories import PASSWORD, make_member, make_user
 
 pytestmark = pytest.mark.e2e
@@ -33,11 +34,7 @@ def _signed_in_page(browser, asgi, user):
     context = browser.new_context(base_url=asgi.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(user.get_username())
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{asgi.url}/")
+    sign_in(page, asgi.url, user.get_username(), PASSWORD)
     return context, page
 
 

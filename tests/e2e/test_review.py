@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from studio.audit.models import AuditEntry
 from studio.generations.models import Result
 from studio.teams.models import Team, TeamPolicy
+from tests.fixtures.browser import sign_in
 from tests.fixtures.factories import make_member
 
 pytestmark = pytest.mark.e2e
@@ -29,11 +30,7 @@ def _signed_in(browser, live_server, name):
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, name, PASSWORD)
     return page
 
 

@@ -15,6 +15,7 @@ from studio.gallery.models import Collection, ShareLink
 from studio.generations.models import Result
 from studio.teams.models import Membership, Role
 from tests.conftest import wait_for
+from tests.fixtures.browser import sign_in
 from tests.fixtures.factories import make_user
 
 pytestmark = pytest.mark.e2e
@@ -44,14 +45,6 @@ def contexts(browser, live_server):
         context.close()
 
 
-def sign_in(page, live_server, username):
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
-
-
 def generate(page, prompt):
     page.get_by_label("Prompt").fill(prompt)
     page.get_by_role("button", name="Generate").click()
@@ -77,7 +70,7 @@ def test_two_people_share_a_gallery_and_a_link(contexts, live_server, celery_wor
 
     # Alice invites Bob with a link.
     _, alice = contexts()
-    sign_in(alice, live_server, "alice")
+    sign_in(alice, live_server.url, "alice", PASSWORD)
     alice.locator("summary.team-switcher__current").click()
     alice.get_by_role("link", name="Members and invitations").click()
     alice.get_by_label("Role").select_option("member")
@@ -89,7 +82,7 @@ def test_two_people_share_a_gallery_and_a_link(contexts, live_server, celery_wor
 
     # Bob opens it, joins, and lands in Alice's team.
     _, bob = contexts()
-    sign_in(bob, live_server, "bob")
+    sign_in(bob, live_server.url, "bob", PASSWORD)
     bob.goto(invitation_url)
     expect(bob.get_by_role("heading", name=f"Join {team.name}")).to_be_visible()
     bob.get_by_role("button", name=f"Join {team.name}").click()

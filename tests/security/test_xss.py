@@ -16,6 +16,7 @@ from studio.gallery.services import collection_create, share_link_create
 from studio.generations.models import Generation, Status
 from studio.generations.services import generation_create
 from tests.conftest import wait_for
+from tests.fixtures.browser import sign_in
 from tests.fixtures.factories import make_user
 
 PAYLOAD = (
@@ -93,11 +94,7 @@ def test_in_chromium_the_prompt_is_text_and_nothing_runs(landed, browser, live_s
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(reverse("login"))
-    page.get_by_label("Username").fill(user.get_username())
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, user.get_username(), PASSWORD)
 
     for url in ("/", reverse("gallery"), reverse("result_detail", args=[result.pk]),
                 reverse("admin:generations_generation_changelist"),
