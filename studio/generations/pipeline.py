@@ -390,6 +390,25 @@ def check(generation_id: int) -> float | None:
     return _schedule_next_check(generation, remaining=remaining)
 
 
+def apply_pushed(generation: Generation, execution) -> bool:
+    """Apply a webhook's word on an execution, as apply_execution does; a failure
+    is first confirmed with one GET. Deliveries come out of order and are
+    retried, so an attempt's `failed` may arrive before the `succeeded` of the
+    attempt that followed it: failing the card then would hide images that were
+    made and paid for. Failures are rare, so the GET costs little."""
+    if execution.status == "failed" and generation.status not in TERMINAL_STATUSES:
+        try:
+            with budget.calls_for(generation):
+                execution = client_from_settings().get_execution(generation.remote_execution_id)
+        except VideoGenError as exc:
+            log.info(
+                "generation %s: could not confirm that execution %s failed (%s); "
+                "taking the webhook's word",
+                generation.pk, generation.remote_execution_id, exc,
+            )
+    return apply_execution(generation, execution)
+
+
 def apply_execution(generation: Generation, execution) -> bool:
     """Move the generation to match VideoGen's word on its execution (from a GET
     or a webhook). Returns True once the execution has ended.

@@ -508,7 +508,7 @@ def execution_update(*, execution_id: str, wire: Mapping) -> bool:
     )
     if generation is None:
         return False
-    pipeline.apply_execution(generation, Execution.from_wire(wire))
+    pipeline.apply_pushed(generation, Execution.from_wire(wire))
     return True
 
 

@@ -50,7 +50,7 @@ def test_generate_upscale_remove_background_and_zip(page, live_server, celery_wo
     upscaled = first.locator(".edit", has_text="Upscale")
     expect(upscaled).to_have_attribute("data-status", "succeeded", timeout=20_000)
     expect(page.locator("#gallery > article.card")).to_have_count(1)
-    expect(upscaled.locator("img")).to_have_count(1)
+    expect(upscaled.locator("img")).to_have_count(1, timeout=20_000)  # stored after "succeeded"
 
     # Remove the background of the upscaled image.
     viewer = _open_viewer(page, upscaled.locator("img"))
@@ -58,7 +58,7 @@ def test_generate_upscale_remove_background_and_zip(page, live_server, celery_wo
     viewer.get_by_role("button", name="Remove background").click()
     cutout = first.locator(".edit", has_text="Remove background")
     expect(cutout).to_have_attribute("data-status", "succeeded", timeout=20_000)
-    expect(cutout.locator("img")).to_have_count(1)
+    expect(cutout.locator("img")).to_have_count(1, timeout=20_000)  # stored after "succeeded"
 
     # Keyboard in the viewer: → moves to the next image, Esc closes.
     viewer = _open_viewer(page, first.locator("img").first)

@@ -127,3 +127,58 @@ def test_the_sandboxs_stale_failure_after_success_changes_nothing(hooked, caplog
         assert generation.status == Status.SUCCEEDED and generation.error_message == ""
         assert generation.results.exclude(sha256="").count() == 2
     assert hooked.stats()["webhooks"]["reordered"] >= 3
+
+
+def test_a_failure_delivered_before_its_success_is_confirmed_and_the_card_succeeds(
+    videogen, client, endpoint, django_capture_on_commit_callbacks  # noqa: F811
+):
+    """Deliveries are retried and come out of order: an attempt's `failed` can reach
+    Studio before the `succeeded` of the attempt after it. The failure is checked
+    with VideoGen first (one GET), so the card shows the images it really has."""
+    from studio.generations import pipeline
+    from studio.generations.services import generation_create
+    from studio.videogen import client_from_settings
+    from tests.fixtures.factories import make_user, tasks_on_commit
+
+    user = make_user()
+    generation = generation_create(
+        team=user.teams.get(), user=user, prompt="a kite over dunes", num_results=2
+    )
+    pipeline.submit(generation.pk)
+    generation.refresh_from_db()
+    execution_id = generation.remote_execution_id
+    wait_for(lambda: client_from_settings().get_execution(execution_id).status == "succeeded",
+             timeout=20, message="the sandbox did not finish the execution")
+    assert generation.status in (Status.PENDING, Status.RUNNING)  # Studio has not heard yet
+
+    body, headers = _signed(_event(execution_id), msg_id="msg_early_failed")
+    assert client.post(URL, body, content_type="application/json", **headers).status_code == 204
+    with django_capture_on_commit_callbacks() as callbacks:
+        delivery_handle(WebhookDelivery.objects.get(webhook_id="msg_early_failed").pk)
+
+    generation.refresh_from_db()
+    assert generation.status == Status.SUCCEEDED and generation.progress == 100
+    assert generation.error_code == "" and generation.error_message == ""
+    queued = [c.__qualname__ for c in tasks_on_commit(callbacks)]
+    assert any("apply_execution" in name for name in queued), queued  # the ingest, from the GET
+
+
+def test_a_failure_that_cannot_be_confirmed_is_taken_as_delivered(
+    client, endpoint, settings  # noqa: F811
+):
+    """VideoGen out of reach: the webhook is signed, so its word stands."""
+    from tests.fixtures.factories import make_user
+
+    settings.VIDEOGEN_BASE_URL = "http://127.0.0.1:9"  # nothing listens
+    user = make_user()
+    generation = Generation.objects.create(
+        team=user.teams.get(), created_by=user, prompt="p", status=Status.RUNNING,
+        remote_execution_id="vg_exec_9",
+    )
+    body, headers = _signed(_event("vg_exec_9"), msg_id="msg_unconfirmed")
+    assert client.post(URL, body, content_type="application/json", **headers).status_code == 204
+    delivery_handle(WebhookDelivery.objects.get(webhook_id="msg_unconfirmed").pk)
+
+    generation.refresh_from_db()
+    assert generation.status == Status.FAILED
+    assert generation.error_code == "generation_failed"
