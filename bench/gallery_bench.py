@@ -50,7 +50,22 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
     os.environ.setdefault("STUDIO_LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
+    # A real sandbox answers the search's description hits (VideoGen's file search):
+    # with none, every search asked an API that is not there and timed the retries.
+    from tests.fixtures.sandbox import start_sandbox
 
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    sandbox = start_sandbox(log_dir=BENCH_DIR)
+    os.environ.pop("VIDEOGEN_API_KEY", None)
+    os.environ.pop("VIDEOGEN_BASE_URL", None)
+    os.environ["VIDEOGEN_SANDBOX_URL"] = sandbox.base_url
+    try:
+        return _main(args, use_server)
+    finally:
+        sandbox.stop()
+
+
+def _main(args, use_server: bool) -> int:
     import django
 
     django.setup()
