@@ -100,7 +100,9 @@ def own_answer(cookies: dict, cursor: int) -> str:
 
 def unmasked(html: str) -> str:
     # CSRF tokens are masked afresh on every render; the secret behind them is the same.
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", html)
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", html)
+    # "now" / "a second ago": the same <time datetime=...>, rendered a moment apart.
+    return re.sub(r"(<time\b[^>]*>)[^<]*(</time>)", r"\1\2", html)
 
 
 def thumbnail(result) -> str:

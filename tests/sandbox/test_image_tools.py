@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ElementTree
 import httpx
 import pytest
 
+from tests.sandbox.conftest import client_for
 from tests.sandbox.helpers import (
     decode,
     download,
@@ -33,8 +34,17 @@ def run_tool(api: httpx.Client, tool: str, **fields: object) -> dict:
     return execution
 
 
+@pytest.fixture(scope="module")
+def unhurried_api(sandbox_factory):
+    """Pending 2 s, so the first look sees it pending even on a loaded machine
+    (the shared sandbox's 0.2 s was over before the GET, once, in a full run)."""
+    with client_for(sandbox_factory("--pending-seconds", "2", "--running-seconds", "0.3")) as api:
+        yield api
+
+
 @pytest.mark.parametrize(("tool", "tool_type"), TOOLS.items())
-def test_each_tool_runs_the_usual_lifecycle_to_one_result(api, tool, tool_type):
+def test_each_tool_runs_the_usual_lifecycle_to_one_result(unhurried_api, tool, tool_type):
+    api = unhurried_api
     source = upload(api, subject_png(), display_name="poster.png")
     execution_id = start_tool(api, tool, imageStorageFileId=source)
 
