@@ -4,7 +4,8 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from . import shared
+from studio.live import shared
+
 from .models import Generation, Result, Status
 from .visibility import may_see_result, sees_unapproved, team_policy, visible_results
 

@@ -23,10 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 
-from studio.generations.shared import SharedReads
-
 from . import backends
 from .render import Viewer, render_updates
+from .shared import SharedReads
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
 from django.db import connections
 from django.urls import set_script_prefix
 
-from studio.generations.shared import SharedReads, sharing
+from .shared import SharedReads, sharing
 
 # The request headers a render takes from the stream's own request: what the
 # middleware may read (who, which team, CSRF, language, scheme behind a proxy).

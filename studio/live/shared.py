@@ -1,4 +1,4 @@
-"""Reads shared by the renders of one change (pushed cards, studio/live).
+"""Reads shared by the renders of one pushed change (render.py, hub.py).
 
 When one change is rendered for 50 viewers, the changed cards' rows are the
 same for all of them: only what each person may see of them differs, and
