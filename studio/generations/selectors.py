@@ -4,6 +4,8 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from studio.live import shared
+
 from .models import Generation, Result, Status
 from .visibility import may_see_result, sees_unapproved, team_policy, visible_results
 
@@ -43,7 +45,18 @@ def generations_changed_since(*, team, cursor: int) -> list[Generation] | None:
     """The cards changed after `cursor`, newest first; None when too many to send.
 
     A changed edit changes the card it stacks under; a card moved to the
-    Trash is sent too, so that open pages drop it."""
+    Trash is sent too, so that open pages drop it.
+
+    The renders of one pushed change share this read (shared.py): the rows
+    are the same for every viewer; what each may see is decided afterwards."""
+    reads = shared.current()
+    if reads is None:
+        return _changed_since(team=team, cursor=cursor)
+    key = ("generations_changed_since", team.pk, team.change_seq, cursor)
+    return reads.get(key, lambda: _changed_since(team=team, cursor=cursor))
+
+
+def _changed_since(*, team, cursor: int) -> list[Generation] | None:
     changed = list(
         Generation.objects.for_team(team)
         .filter(seq__gt=cursor)

@@ -25,6 +25,7 @@ from django.conf import settings
 
 from . import backends
 from .render import Viewer, render_updates
+from .shared import SharedReads
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ class Viewers:
 class Hub:
     def __init__(self):
         self.streams: dict[int, dict[str | None, Viewers]] = {}
+        # Per team, the memo shared by the renders of its latest change: a
+        # new change starts a new one, so nothing read outlives its change.
+        self._reads: dict[int, SharedReads] = {}
         self._viewer_of: dict[asyncio.Queue, str | None] = {}
         self._task: asyncio.Task | None = None
         self.delivered = 0
@@ -93,13 +97,16 @@ class Hub:
             del groups[key]  # a render in flight still finishes, for nobody
             if not groups:
                 del self.streams[team_id]
+                self._reads.pop(team_id, None)
 
     def open_streams(self) -> int:
         return sum(len(g.queues) for groups in self.streams.values() for g in groups.values())
 
     def dispatch(self, team_id: int, event: str, payload: dict) -> None:
+        seq = payload.get("seq")
+        if event == "change" and isinstance(seq, int) and team_id in self.streams:
+            self._reads[team_id] = SharedReads()
         for group in list(self.streams.get(team_id, {}).values()):
-            seq = payload.get("seq")
             if (group.viewer is None or event != "change" or not isinstance(seq, int)
                     or not settings.STUDIO_LIVE_PUSH_CARDS):
                 self._send(group, (event, payload))
@@ -144,7 +151,8 @@ class Hub:
             since = group.cursor if group.cursor is not None else seq - 1
             self.renders += 1
             work = loop.run_in_executor(
-                _render_pool(), render_updates, group.viewer, team_id, since)
+                _render_pool(), render_updates, group.viewer, team_id, since,
+                self._reads.get(team_id))
             update = None
             try:
                 update = await asyncio.wait_for(asyncio.shield(work), RENDER_TIMEOUT)

@@ -17,13 +17,17 @@ import io
 import re
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.db import connections
 from django.urls import set_script_prefix
+
+from .shared import SharedReads, sharing
 
 # The request headers a render takes from the stream's own request: what the
 # middleware may read (who, which team, CSRF, language, scheme behind a proxy).
@@ -72,7 +76,12 @@ class Update:
     cursor: int  # what the tab's cursor becomes once applied
 
 
+# How long a render thread keeps an SQLite connection that the settings would
+# close after each request (CONN_MAX_AGE 0, the embedded default).
+KEEP_SQLITE_SECONDS = 60.0
+
 _handler_lock = threading.Lock()
+_kept = threading.local()
 _handler: WSGIHandler | None = None
 
 
@@ -107,16 +116,22 @@ def _environ(viewer: Viewer, path: str, query: str) -> dict:
     return environ
 
 
-def render_updates(viewer: Viewer, team_id: int, cursor: int) -> Update | None:
+def render_updates(viewer: Viewer, team_id: int, cursor: int,
+                   reads: SharedReads | None = None) -> Update | None:
     """GET /generations/updates/?cursor=<cursor> as this viewer, or None when
-    the answer is not a plain update for team_id. Sync: run it off the loop."""
+    the answer is not a plain update for team_id. Sync: run it off the loop.
+
+    `reads`: the memo of this change's renders (one per change, given by the
+    hub), so the changed rows are read once for all viewers, never their
+    access: each render still runs the whole request as its viewer."""
     handler = _django()
     environ = _environ(viewer, settings.STUDIO_LIVE_UPDATES_PATH, urlencode({"cursor": cursor}))
     set_script_prefix("/")
     # As WSGIHandler does: request_started/finished close stale DB connections.
     signals.request_started.send(sender=WSGIHandler, environ=environ)
     request = WSGIRequest(environ)
-    response = handler.get_response(request)
+    with sharing(reads):
+        response = handler.get_response(request)
     try:
         if response.status_code != 200 or response.streaming:
             return None
@@ -136,4 +151,23 @@ def render_updates(viewer: Viewer, team_id: int, cursor: int) -> Update | None:
             return None
         return Update(response.content.decode(response.charset or "utf-8"), int(found[1]))
     finally:
+        _keep_sqlite_connections()
         response.close()  # request_finished
+
+
+def _keep_sqlite_connections() -> None:
+    """The render threads live as long as the process, and opening SQLite's
+    file again (WAL, pragmas) cost as much as a render: each keeps its own
+    connection between renders for a while, as CONN_MAX_AGE would. One with
+    errors, or a changed autocommit, is still closed at once by Django."""
+    now = time.monotonic()
+    expiries = _kept.__dict__
+    for conn in connections.all(initialized_only=True):
+        if (conn.vendor != "sqlite" or conn.connection is None
+                or conn.settings_dict.get("CONN_MAX_AGE") != 0):
+            continue
+        held, expiry = expiries.get(conn.alias, (None, 0.0))
+        if held is not conn.connection:  # connected during this render
+            expiry = now + KEEP_SQLITE_SECONDS
+            expiries[conn.alias] = (conn.connection, expiry)
+        conn.close_at = expiry
