@@ -1,5 +1,7 @@
 """Reads of generations, always scoped to one team."""
 
+from typing import NamedTuple
+
 from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -41,14 +43,24 @@ def gallery_generations(*, team, limit: int) -> list[Generation]:
     return list(_with_results(cards)[:limit])
 
 
-def generations_changed_since(*, team, cursor: int) -> list[Generation] | None:
-    """The cards changed after `cursor`, newest first; None when too many to send.
+class Changes(NamedTuple):
+    cards: list[Generation]  # newest first
+    upto: int  # every change up to this seq is in `cards` (as it is now, or newer)
+
+
+def generations_changed_since(*, team, cursor: int) -> Changes | None:
+    """The cards changed after `cursor`; None when too many to send.
 
     A changed edit changes the card it stacks under; a card moved to the
     Trash is sent too, so that open pages drop it.
 
-    The renders of one pushed change share this read (shared.py): the rows
-    are the same for every viewer; what each may see is decided afterwards."""
+    `upto` comes from the rows the first query saw, not from the cards read
+    after it: a card changed again in between carries a newer seq, and
+    moving the page's cursor to it would skip another card changed before
+    it that the first query did not see.
+
+    The renders of one pushed change share this read (studio.live.shared): the
+    rows are the same for every viewer; what each may see is decided afterwards."""
     reads = shared.current()
     if reads is None:
         return _changed_since(team=team, cursor=cursor)
@@ -56,16 +68,17 @@ def generations_changed_since(*, team, cursor: int) -> list[Generation] | None:
     return reads.get(key, lambda: _changed_since(team=team, cursor=cursor))
 
 
-def _changed_since(*, team, cursor: int) -> list[Generation] | None:
+def _changed_since(*, team, cursor: int) -> Changes | None:
     changed = list(
         Generation.objects.for_team(team)
         .filter(seq__gt=cursor)
-        .values_list("pk", "stack_root_id")[: MAX_CHANGES_PER_UPDATE + 1]
+        .values_list("pk", "stack_root_id", "seq")[: MAX_CHANGES_PER_UPDATE + 1]
     )
     if len(changed) > MAX_CHANGES_PER_UPDATE:
         return None
-    ids = {root or pk for pk, root in changed}
-    return list(_with_results(Generation.objects.for_team(team).filter(pk__in=ids)))
+    ids = {root or pk for pk, root, _ in changed}
+    cards = list(_with_results(Generation.objects.for_team(team).filter(pk__in=ids)))
+    return Changes(cards, max([cursor, *(seq for _, _, seq in changed)]))
 
 
 def trashed_generation_for_team(*, team, pk: int) -> Generation:

@@ -197,9 +197,10 @@ def gallery_updates(request):
             return HttpResponse(status=204)
         # The quick poll slows down to the idle one (the poller itself stays).
         return render(request, f"{PAGE}#poll-mode", {"idle": True, "oob": True})
-    changed = selectors.generations_changed_since(team=team, cursor=cursor)
-    if changed is None:
+    changes = selectors.generations_changed_since(team=team, cursor=cursor)
+    if changes is None:
         return HttpResponseClientRefresh()
+    changed = changes.cards
     _with_card_results(request, changed)
     return render(
         request,
@@ -207,7 +208,9 @@ def gallery_updates(request):
         {
             "new": [g for g in changed if g.created_seq > cursor],
             "updated": [g for g in changed if g.created_seq <= cursor],
-            "cursor": max([team.change_seq, *(g.seq for g in changed)]),
+            # Every change up to the team's counter as the request began was
+            # committed, so the first read saw it.
+            "cursor": max(team.change_seq, changes.upto),
         },
     )
 

@@ -136,3 +136,36 @@ def test_no_change_answer_costs_the_same_whatever_the_gallery_size(
         assert client_in.get(URL, {"cursor": cursor}, **HTMX).status_code == 204
 
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_a_card_changed_between_the_two_reads_is_not_skipped(client_in, team, user):
+    """The answer reads which cards changed, then the cards. Here card Y changes,
+    then card X again, between those two reads: the cards read carry X's newer
+    seq, but the cursor must not pass Y's change, which this answer does not hold."""
+    from django.db import connection
+
+    x = generation_create(team=team, user=user, prompt="card x")
+    y = generation_create(team=team, user=user, prompt="card y")
+    cursor = _seq(team)
+    x.touch()  # the change the answer is for
+    state = {"ids_read": False, "done": False}
+
+    def between_the_reads(execute, sql, params, many, context):
+        table = '"generations_generation"'
+        if table in sql and '"seq" >' in sql:
+            state["ids_read"] = True
+        elif state["ids_read"] and not state["done"] and table in sql and " IN (" in sql:
+            state["done"] = True
+            y.touch()  # a teammate's change...
+            x.touch()  # ...then X again: the card read next carries this seq
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(between_the_reads):
+        response = client_in.get(URL, {"cursor": cursor}, **HTMX)
+
+    assert state["done"], "the two reads were not seen"
+    html = response.content.decode()
+    y.refresh_from_db()
+    assert f'id="generation-{y.pk}"' in html or _cursor(response) < y.seq, (
+        f"cursor {_cursor(response)} passed card y's change {y.seq} without sending it"
+    )

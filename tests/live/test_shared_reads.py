@@ -1,30 +1,22 @@
 """The renders of one pushed change share the changed cards' rows
-(studio.generations.shared), never what one viewer may see of them: each
+(studio.live.shared), never what one viewer may see of them: each
 render still answers exactly as that viewer's own request would."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from django.test import Client
 
 from studio.generations.models import Generation
 from studio.live.render import render_updates, viewer_of
 from studio.live.shared import SharedReads
 from studio.teams.models import Membership
 from tests.fixtures.factories import make_member, make_user
+from tests.live.test_cards import own_answer, thumbnail, unmasked
+from tests.live.test_cards import session_of as cookies_of
 from tests.review.conftest import State, set_policy, stored_generation
 
 Role = Membership.Role
 pytestmark = pytest.mark.django_db(transaction=True)  # renders close connections, as requests do
-
-
-def cookies_of(user) -> dict:
-    client = Client()
-    client.force_login(user)
-    assert client.get("/").status_code == 200
-    return {name: morsel.value for name, morsel in client.cookies.items()}
 
 
 def viewer(cookies: dict):
@@ -32,24 +24,6 @@ def viewer(cookies: dict):
     return viewer_of({"headers": [(b"cookie", cookie.encode()), (b"host", b"testserver")],
                       "scheme": "http", "client": ("127.0.0.1", 50000),
                       "server": ("testserver", 80)})
-
-
-def own_answer(cookies: dict, cursor: int) -> str:
-    client = Client()
-    client.cookies.load(cookies)
-    response = client.get("/generations/updates/", {"cursor": cursor}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 200
-    return response.content.decode()
-
-
-def unmasked(html: str) -> str:
-    # CSRF tokens are masked afresh on every render; "a second ago" moves on.
-    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", html)
-    return re.sub(r"data-relative>[^<]*<", "data-relative><", html)
-
-
-def thumbnail(result) -> str:
-    return f"/media/results/{result.pk}/thumbnail/"
 
 
 @pytest.mark.parametrize("first", ["owner", "member"])
