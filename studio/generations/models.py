@@ -416,6 +416,14 @@ class Result(models.Model):
                 fields=["team", "review_state", "created_at", "id"],
                 name="result_team_review_oldest",
             ),
+            # The backlog's count (review.selectors.pending_count): only the stored images
+            # awaiting review, so it is counted from this index alone, never from the
+            # rows, which lie scattered across a large team's table.
+            models.Index(
+                fields=["team", "review_state", "generation"],
+                condition=Q(review_state="pending", deleted_at__isnull=True) & ~Q(sha256=""),
+                name="result_team_awaiting",
+            ),
             # Images in the Trash on their own, newest deletion first.
             models.Index(
                 fields=["team", "-deleted_at"],
