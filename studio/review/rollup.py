@@ -180,7 +180,9 @@ def _usage(team: Team, first: date, end: date, *, by_month: bool) -> tuple[list[
         found[key] = Tally(*key, row["n"], row["n_billed"], row["images"], row["billed"],
                            row["delivered"], row["executed"])
     # Live: today, a day that ended within the hour, a day still waiting for a generation.
-    live = [day for day in _days(first, end) if day not in rolled]
+    # Not the rest of the month: a day yet to come has nothing to count.
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    live = [day for day in _days(first, min(end, tomorrow)) if day not in rolled]
     for t in _tallies_of(team, live):
         day = t.day.replace(day=1) if by_month else t.day
         into = found.setdefault((day, t.user_id, t.tool), Tally(day, t.user_id, t.tool))
