@@ -222,13 +222,6 @@ class Generation(models.Model):
                 name="gen_team_trash",
             ),
             models.Index(fields=["team", "created_by", "dispatched_at"], name="gen_served"),
-            # The month's images that count (quota.images_used: the quota, the cost line,
-            # review settings), added up from this index alone: by the end of a month a
-            # large team has thousands of rows there, each else read from the table.
-            models.Index(
-                fields=["team", "created_at", "status", "remote_execution_id", "num_results"],
-                name="gen_team_quota",
-            ),
         ]
         constraints = [
             models.CheckConstraint(

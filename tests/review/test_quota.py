@@ -19,7 +19,7 @@ from studio.generations.quota import Month, QuotaExceeded, images_used
 from studio.generations.services import generation_create
 from tests.conftest import wait_for
 from tests.fixtures.factories import image_upload, make_member
-from tests.review.conftest import HTMX, State, plan_of, set_policy, stored_generation
+from tests.review.conftest import HTMX, State, set_policy, stored_generation
 
 FORM = {"prompt": "a lighthouse", "aspect_ratio": "1:1", "watermark_mode": "AUTO"}
 RENEWS = f"{Month.current().next.first_day.day} {Month.current().next.first_day:%B}"
@@ -146,19 +146,6 @@ def test_what_counts_this_month(crew):
     )
 
     assert used(crew.team) == sum(g.num_results for g in counted) == 12
-
-
-def test_the_months_images_are_added_up_from_an_index_alone(crew):
-    """images_used reads gen_team_quota (migration 0010), not the month's rows."""
-    stored_generation(crew.team, crew.creator, states=(State.PENDING,) * 2)
-
-    total, plan = plan_of(lambda: used(crew.team))
-
-    assert total == 2
-    if connection.vendor == "postgresql":
-        assert "Index Only Scan using gen_team_quota" in plan, plan
-    else:
-        assert "USING COVERING INDEX gen_team_quota" in plan, plan
 
 
 def test_a_generation_refused_by_videogen_before_it_started_gives_its_images_back(

@@ -14,10 +14,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddIndex(
-            model_name='generation',
-            index=models.Index(fields=['team', 'created_at', 'status', 'remote_execution_id', 'num_results'], name='gen_team_quota'),
-        ),
-        migrations.AddIndex(
             model_name='result',
             index=models.Index(condition=models.Q(('deleted_at__isnull', True), ('review_state', 'pending'), models.Q(('sha256', ''), _negated=True)), fields=['team', 'review_state', 'generation', 'deleted_at', 'sha256'], name='result_team_awaiting'),
         ),
