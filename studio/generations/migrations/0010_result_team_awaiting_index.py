@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='result',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True), ('review_state', 'pending'), models.Q(('sha256', ''), _negated=True)), fields=['team', 'review_state', 'generation', 'deleted_at', 'sha256'], name='result_team_awaiting'),
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True), ('review_state', 'pending'), models.Q(('sha256', ''), _negated=True)), fields=['team', 'review_state', 'created_at', 'id', 'generation', 'deleted_at', 'sha256'], name='result_team_awaiting'),
         ),
     ]
