@@ -416,6 +416,17 @@ class Result(models.Model):
                 fields=["team", "review_state", "created_at", "id"],
                 name="result_team_review_oldest",
             ),
+            # The stored images awaiting review alone: the queue reads them oldest first,
+            # and the backlog's count (review.selectors.pending_count) reads no row at all
+            # (they lie scattered across a large team's table). deleted_at and sha256 are
+            # columns too: the query's values are bound parameters, so SQLite checks them
+            # again and would read every row for them.
+            models.Index(
+                fields=["team", "review_state", "created_at", "id", "generation", "deleted_at",
+                        "sha256"],
+                condition=Q(review_state="pending", deleted_at__isnull=True) & ~Q(sha256=""),
+                name="result_team_awaiting",
+            ),
             # Images in the Trash on their own, newest deletion first.
             models.Index(
                 fields=["team", "-deleted_at"],

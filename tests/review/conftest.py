@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from studio.generations.builders import build_result, store_image
@@ -47,6 +48,29 @@ def stored_generation(
             review_reason="too dark" if state == State.REJECTED else "",
         ).save()
     return generation
+
+
+def plan_of(call):
+    """(call's value, the database's plan for the one statement it runs), explained with
+    its bound parameters: SQLite plans a partial index by their values. On PostgreSQL
+    plain scans are ruled out (a test's handful of rows is best read whole), so the plan
+    shows which index the statement's conditions can use."""
+    ran = []
+
+    def record(execute, sql, params, many, context):
+        ran.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        value = call()
+    ((sql, params),) = ran
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return value, "\n".join(str(row[-1]) for row in cursor.fetchall())
 
 
 def set_policy(team: Team, **fields) -> TeamPolicy:

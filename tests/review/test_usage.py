@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from studio.generations.models import Generation, Result, Status, Tool
 from studio.generations.quota import Month
+from studio.review import rollup
 from studio.review.charts import nice_ceiling
 from studio.review.models import UsageDay
 from studio.review.selectors import usage_by_month, usage_csv_rows, usage_for_month
@@ -204,3 +205,43 @@ def test_images_sent_to_the_trash_still_count_as_delivered_live_and_rolled_up(cr
     rolled = usage_for_month(team=crew.team, month=month)
     assert rolled.team.images_delivered == 3
     assert UsageDay.objects.filter(team=crew.team, user=crew.creator).exists()
+
+
+def test_live_tallies_split_days_where_the_time_zone_does(crew):
+    """rollup.tallies puts each generation in the day of the current time zone, as
+    TruncDate did: at the edges of its days, over a run of days of uneven length."""
+    with timezone.override("Pacific/Auckland"):  # 13 hours from UTC: other days
+        first = timezone.localdate() - timedelta(days=20)
+        made = {}
+        for offset, (hour, minute, second), who, tool, states in [
+            (0, (0, 0, 0), crew.creator, Tool.GENERATE_IMAGE, (State.PENDING,) * 2),
+            (0, (23, 59, 59), crew.creator, Tool.GENERATE_IMAGE, (State.PENDING,)),
+            (1, (0, 0, 0), crew.member, Tool.GENERATE_IMAGE, (State.PENDING,) * 3),
+            (3, (12, 0, 0), crew.creator, Tool.UPSCALE_IMAGE, (State.APPROVED,)),
+            (6, (23, 59, 59), crew.member, Tool.GENERATE_IMAGE, (State.PENDING,) * 4),
+            (8, (0, 0, 1), crew.creator, Tool.GENERATE_IMAGE, (State.PENDING,)),
+            (8, (23, 59, 59), crew.creator, Tool.GENERATE_IMAGE, (State.PENDING,) * 2),
+        ]:
+            generation = stored_generation(crew.team, who, states=states, tool=tool)
+            at = rollup._start(first + timedelta(days=offset)).replace(
+                hour=hour, minute=minute, second=second
+            )
+            Generation.objects.filter(pk=generation.pk).update(created_at=at)
+            made[generation.pk] = (first + timedelta(days=offset), who.pk, tool, len(states))
+        Result.all_objects.filter(generation_id=max(made), position=1).update(sha256="")
+        # Just outside the run: not counted in it.
+        outside = stored_generation(crew.team, crew.creator)
+        Generation.objects.filter(pk=outside.pk).update(
+            created_at=rollup._start(first + timedelta(days=9))
+        )
+
+        found = rollup.tallies(team=crew.team, first=first, end=first + timedelta(days=9))
+
+    expected = {}
+    for pk, (day, user_id, tool, images) in made.items():
+        tally = expected.setdefault((day, user_id, tool), [0, 0, 0])
+        tally[0] += 1
+        tally[1] += images
+        tally[2] += images - (pk == max(made))  # the one image not stored
+    assert {(t.day, t.user_id, t.tool): [t.generations, t.images_requested, t.images_delivered]
+            for t in found} == expected
