@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.fixtures.browser import RESULTS_DIR
+
+# As the pages' own default (10 s): expect()'s 5 s is short on a loaded CI machine.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture
